@@ -1,0 +1,26 @@
+/* main.c
+ *
+ * Copyright The Flowscope team
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "fs-application.h"
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(FsApplication) app = NULL;
+
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  app = fs_application_new ();
+
+  return g_application_run (G_APPLICATION (app), argc, argv);
+}

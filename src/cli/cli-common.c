@@ -1,0 +1,75 @@
+#include "cli.h"
+
+#include <stdio.h>
+
+#include "fs-error.h"
+
+int
+cli_fail (const GError *error)
+{
+  g_printerr ("flowscope-cli: error: %s\n", error->message);
+  return CLI_FAILED;
+}
+
+gboolean
+cli_parse (GOptionContext *context, int *argc, char ***argv)
+{
+  g_autoptr(GError) error = NULL;
+  if (g_option_context_parse (context, argc, argv, &error))
+    return TRUE;
+  g_printerr ("flowscope-cli: %s\n", error->message);
+  return FALSE;
+}
+
+gboolean
+cli_take_paths (char ***paths, int argc, char **argv)
+{
+  if (argc <= 1)
+    return TRUE;
+  if (*paths == NULL)
+    {
+      g_printerr ("flowscope-cli: unexpected argument “%s”\n", argv[1]);
+      return FALSE;
+    }
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_strv_builder_addv (builder, (const char **) *paths);
+  for (int i = 1; i < argc; i++)
+    g_strv_builder_add (builder, argv[i]);
+  g_strfreev (*paths);
+  *paths = g_strv_builder_end (builder);
+  return TRUE;
+}
+
+FsSaeSet *
+cli_open_sae_set (char **paths, char **choices, const char *llamascope_threshold,
+                  GError **error)
+{
+  FsSaeSetOptions options = { .choices = (const char * const *) choices };
+
+  if (paths == NULL || paths[0] == NULL)
+    {
+      g_set_error (error, FS_ERROR, FS_ERROR_NOT_FOUND, "--saes: no path given");
+      return NULL;
+    }
+  if (llamascope_threshold == NULL || g_str_equal (llamascope_threshold, "reference"))
+    options.load.llamascope_threshold = FS_LLAMASCOPE_THRESHOLD_REFERENCE;
+  else if (g_str_equal (llamascope_threshold, "saelens"))
+    options.load.llamascope_threshold = FS_LLAMASCOPE_THRESHOLD_SAELENS;
+  else
+    {
+      g_set_error (error, FS_ERROR, FS_ERROR_INVALID,
+                   "--llamascope-threshold: “%s” is neither reference nor saelens",
+                   llamascope_threshold);
+      return NULL;
+    }
+  return fs_sae_set_open ((const char * const *) paths, &options, NULL, error);
+}
+
+void
+cli_print_json (cJSON *document)
+{
+  char *text = cJSON_Print (document);
+  puts (text);
+  cJSON_free (text);
+  cJSON_Delete (document);
+}

@@ -1,0 +1,30 @@
+/* cli.h: shared pieces of flowscope-cli's subcommands. */
+#pragma once
+
+#include <gio/gio.h>
+#include <cjson/cJSON.h>
+
+#include "sae-set.h"
+
+/* Exit codes of the command-line contract (ARCHITECTURE.md). */
+enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
+
+typedef int (*CliCommand) (int argc, char **argv);
+
+int  cli_info (int argc, char **argv);
+int  cli_encode (int argc, char **argv);
+int  cli_tensors (int argc, char **argv);
+
+/* Prints "flowscope-cli: error: <message>" and returns CLI_FAILED. */
+int  cli_fail (const GError *error);
+/* Parses the options of a subcommand; on a usage error prints it and returns FALSE. */
+gboolean cli_parse (GOptionContext *context, int *argc, char ***argv);
+/* `--saes PATH...` takes every word up to the next option: GOption leaves
+ * the words after the first in argv, so they are appended here. Returns
+ * FALSE (after printing why) when other stray words are left. */
+gboolean cli_take_paths (char ***paths, int argc, char **argv);
+/* Opens the SAEs named by --saes (and --choose) with the shared options. */
+FsSaeSet *cli_open_sae_set (char **paths, char **choices, const char *llamascope_threshold,
+                            GError **error);
+/* Prints a cJSON document on stdout, formatted, and frees it. */
+void cli_print_json (cJSON *document);

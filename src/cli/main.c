@@ -1,0 +1,52 @@
+/* flowscope-cli: every engine capability from the shell (ARCHITECTURE.md,
+ * "The command line contract"). */
+#include <glib.h>
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct {
+  const char *name;
+  CliCommand run;
+  const char *summary;
+} commands[] = {
+  { "info", cli_info, "List the SAEs found under some paths" },
+  { "encode", cli_encode, "Encode activations from a .npy file with one SAE" },
+  { "tensors", cli_tensors, "List the tensors of a safetensors, .npz or .npy file" },
+};
+
+static void
+print_usage (FILE *stream)
+{
+  fprintf (stream, "Usage: flowscope-cli COMMAND [OPTIONS]\n\nCommands:\n");
+  for (size_t i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (stream, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf (stream, "\nRun “flowscope-cli COMMAND --help” for a command's options.\n");
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+  /* JSON and numbers on stdout are for scripts: always a decimal point. */
+  setlocale (LC_NUMERIC, "C");
+  if (argc < 2)
+    {
+      print_usage (stderr);
+      return CLI_USAGE;
+    }
+  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)
+    {
+      print_usage (stdout);
+      return CLI_OK;
+    }
+  for (size_t i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (strcmp (argv[1], commands[i].name) == 0)
+      return commands[i].run (argc - 1, argv + 1);
+
+  g_printerr ("flowscope-cli: unknown command “%s”\n", argv[1]);
+  print_usage (stderr);
+  return CLI_USAGE;
+}

@@ -1,0 +1,3 @@
+#include "fs-error.h"
+
+G_DEFINE_QUARK (flowscope-error-quark, fs_error)

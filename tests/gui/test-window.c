@@ -1,0 +1,389 @@
+/* test-window.c: the application window, driven in-process under Xvfb.
+ *
+ * Copyright The Flowscope team
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "test-window"
+
+#include <glib/gstdio.h>
+
+#include "fs-application.h"
+#include "fs-window.h"
+
+/* Long enough for a cold start of software GL; a hang fails, not blocks. */
+#define WAIT_TIMEOUT_S 20
+
+static FsApplication *app;
+static FsWindow *window;
+
+static gboolean
+timed_out_cb (gpointer user_data)
+{
+  gboolean *timed_out = user_data;
+
+  *timed_out = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Iterates the default main context until @done (widget) is TRUE. */
+static void
+wait_for (gboolean  (*done) (GtkWidget *widget),
+          GtkWidget  *widget,
+          const char *what)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add_seconds (WAIT_TIMEOUT_S, timed_out_cb, &timed_out);
+
+  while (!done (widget) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+
+  if (timed_out)
+    g_error ("timed out waiting for %s", what);
+  g_source_remove (id);
+}
+
+static void
+frame_painted_cb (GdkFrameClock *clock,
+                  gboolean      *painted)
+{
+  *painted = TRUE;
+}
+
+/* Waits until the frame clock has painted @widget's surface once more, so
+ * allocations and icons are final. */
+static void
+wait_for_paint (GtkWidget *widget)
+{
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (widget);
+  gboolean painted = FALSE;
+  gboolean timed_out = FALSE;
+  guint id;
+  gulong handler;
+
+  g_assert_nonnull (clock);
+  handler = g_signal_connect (clock, "after-paint", G_CALLBACK (frame_painted_cb), &painted);
+  gtk_widget_queue_draw (widget);
+
+  id = g_timeout_add_seconds (WAIT_TIMEOUT_S, timed_out_cb, &timed_out);
+  while (!painted && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  g_signal_handler_disconnect (clock, handler);
+  if (timed_out)
+    g_error ("timed out waiting for a frame");
+  g_source_remove (id);
+}
+
+static gboolean
+is_unmapped (GtkWidget *widget)
+{
+  return !gtk_widget_get_mapped (widget);
+}
+
+/* Depth-first search of the widget tree for the first widget of @type. */
+static GtkWidget *
+find_widget (GtkWidget *root,
+             GType      type)
+{
+  if (g_type_is_a (G_OBJECT_TYPE (root), type))
+    return root;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (root);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_widget (child, type);
+
+      if (found != NULL)
+        return found;
+    }
+
+  return NULL;
+}
+
+/* The content stack, reached through the toast overlay around it: other
+ * widgets in the window have stacks of their own inside. */
+static GtkStack *
+find_content_stack (void)
+{
+  GtkWidget *overlay = find_widget (GTK_WIDGET (window), ADW_TYPE_TOAST_OVERLAY);
+  GtkWidget *stack;
+
+  g_assert_nonnull (overlay);
+  stack = adw_toast_overlay_get_child (ADW_TOAST_OVERLAY (overlay));
+  g_assert_true (GTK_IS_STACK (stack));
+
+  return GTK_STACK (stack);
+}
+
+static GtkWindow *
+find_toplevel (GType type)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  guint n = g_list_model_get_n_items (toplevels);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GtkWindow) toplevel = g_list_model_get_item (toplevels, i);
+
+      if (g_type_is_a (G_OBJECT_TYPE (toplevel), type))
+        return toplevel;  /* the toplevel list holds its own reference */
+    }
+
+  return NULL;
+}
+
+static void
+test_empty_state (void)
+{
+  GtkStack *stack = find_content_stack ();
+  GtkWidget *status;
+
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (window)));
+  g_assert_nonnull (find_widget (GTK_WIDGET (window), ADW_TYPE_HEADER_BAR));
+
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (stack), ==, "empty");
+
+  status = gtk_stack_get_visible_child (stack);
+  g_assert_true (ADW_IS_STATUS_PAGE (status));
+  g_assert_true (gtk_widget_get_mapped (status));
+  g_assert_cmpstr (adw_status_page_get_title (ADW_STATUS_PAGE (status)), ==,
+                   "No Model or SAEs Loaded");
+  g_assert_cmpstr (adw_status_page_get_icon_name (ADW_STATUS_PAGE (status)), ==,
+                   "io.github.flowscope.Flowscope");
+}
+
+static void
+test_actions (void)
+{
+  GActionGroup *win_actions = G_ACTION_GROUP (window);
+  GActionGroup *app_actions = G_ACTION_GROUP (app);
+  const char * const app_names[] = { "about", "quit", "shortcuts" };
+  g_auto(GStrv) accels = NULL;
+
+  g_assert_true (g_action_group_get_action_enabled (win_actions, "open-model"));
+  g_assert_true (g_action_group_get_action_enabled (win_actions, "open-saes"));
+  for (guint i = 0; i < G_N_ELEMENTS (app_names); i++)
+    g_assert_true (g_action_group_get_action_enabled (app_actions, app_names[i]));
+
+  accels = gtk_application_get_accels_for_action (GTK_APPLICATION (app), "app.quit");
+  g_assert_cmpstrv (accels, ((const char * const []) { "<Control>q", NULL }));
+}
+
+static void
+test_about (void)
+{
+  GtkWindow *about;
+
+  g_assert_null (find_toplevel (ADW_TYPE_ABOUT_WINDOW));
+  g_action_group_activate_action (G_ACTION_GROUP (app), "about", NULL);
+
+  about = find_toplevel (ADW_TYPE_ABOUT_WINDOW);
+  g_assert_nonnull (about);
+  wait_for (gtk_widget_get_mapped, GTK_WIDGET (about), "the about window");
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (about)));
+  g_assert_true (gtk_window_get_transient_for (about) == GTK_WINDOW (window));
+  g_assert_cmpstr (adw_about_window_get_application_name (ADW_ABOUT_WINDOW (about)), ==, "Flowscope");
+  g_assert_cmpint (adw_about_window_get_license_type (ADW_ABOUT_WINDOW (about)), ==, GTK_LICENSE_GPL_3_0);
+
+  g_object_ref (about);
+  gtk_window_close (about);
+  wait_for (is_unmapped, GTK_WIDGET (about), "the about window to close");
+  g_object_unref (about);
+  g_assert_null (find_toplevel (ADW_TYPE_ABOUT_WINDOW));
+}
+
+static void
+test_shortcuts (void)
+{
+  GtkWindow *shortcuts;
+
+  g_action_group_activate_action (G_ACTION_GROUP (app), "shortcuts", NULL);
+
+  shortcuts = find_toplevel (GTK_TYPE_SHORTCUTS_WINDOW);
+  g_assert_nonnull (shortcuts);
+  wait_for (gtk_widget_get_mapped, GTK_WIDGET (shortcuts), "the shortcuts window");
+  g_assert_true (gtk_window_get_transient_for (shortcuts) == GTK_WINDOW (window));
+
+  g_object_ref (shortcuts);
+  gtk_window_close (shortcuts);
+  wait_for (is_unmapped, GTK_WIDGET (shortcuts), "the shortcuts window to close");
+  g_object_unref (shortcuts);
+}
+
+/* Without a portal, GtkFileChooserNative falls back to an in-process dialog,
+ * which can be inspected and cancelled here. */
+static void
+check_folder_chooser (const char *action,
+                      gboolean    multiple)
+{
+  GtkWindow *chooser;
+
+  g_assert_null (find_toplevel (GTK_TYPE_FILE_CHOOSER_DIALOG));
+  g_action_group_activate_action (G_ACTION_GROUP (window), action, NULL);
+
+  chooser = find_toplevel (GTK_TYPE_FILE_CHOOSER_DIALOG);
+  g_assert_nonnull (chooser);
+  g_object_ref (chooser);
+  wait_for (gtk_widget_get_mapped, GTK_WIDGET (chooser), "the folder chooser");
+  g_assert_cmpint (gtk_file_chooser_get_action (GTK_FILE_CHOOSER (chooser)), ==,
+                   GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER);
+  g_assert_cmpint (gtk_file_chooser_get_select_multiple (GTK_FILE_CHOOSER (chooser)), ==, multiple);
+
+  gtk_window_close (chooser);
+  wait_for (is_unmapped, GTK_WIDGET (chooser), "the folder chooser to close");
+  g_object_unref (chooser);
+}
+
+static void
+test_open_dialogs (void)
+{
+  if (g_getenv ("GTK_USE_PORTAL") != NULL)
+    {
+      g_test_skip ("file choosers go through the portal");
+      return;
+    }
+
+  check_folder_chooser ("open-saes", TRUE);
+  check_folder_chooser ("open-model", FALSE);
+
+  /* Cancelling changes nothing. */
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (find_content_stack ()), ==, "empty");
+}
+
+static void
+test_open_remembers_folders (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.flowscope.Flowscope");
+  g_autoptr(GFile) a = g_file_new_for_path ("/tmp/saes/gemma-scope");
+  g_autoptr(GFile) b = g_file_new_for_path ("/tmp/saes/llama-scope");
+  g_autoptr(GFile) model = g_file_new_for_path ("/tmp/models/gpt2");
+  GFile *folders[] = { a, b };
+  g_auto(GStrv) recent = NULL;
+  g_autofree char *recent_model = NULL;
+
+  fs_window_open_sae_sets (window, folders, G_N_ELEMENTS (folders));
+  recent = g_settings_get_strv (settings, "recent-sae-sets");
+  g_assert_cmpstrv (recent, ((const char * const []) { "/tmp/saes/gemma-scope", "/tmp/saes/llama-scope", NULL }));
+
+  fs_window_open_model (window, model);
+  recent_model = g_settings_get_string (settings, "recent-model");
+  g_assert_cmpstr (recent_model, ==, "/tmp/models/gpt2");
+
+  /* Nothing is loaded yet, so the empty state stays. */
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (find_content_stack ()), ==, "empty");
+}
+
+/* Runs last: closing the window saves its size, and the size must come back
+ * exactly, or it would drift a little at every start. */
+static void
+test_close_saves_size (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.flowscope.Flowscope");
+  g_autoptr(FsWindow) closed = g_object_ref (window);
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 900, 650);
+  wait_for_paint (GTK_WIDGET (window));
+
+  gtk_window_close (GTK_WINDOW (window));
+  wait_for (is_unmapped, GTK_WIDGET (window), "the main window to close");
+  window = NULL;
+
+  g_assert_cmpint (g_settings_get_int (settings, "window-width"), ==, 900);
+  g_assert_cmpint (g_settings_get_int (settings, "window-height"), ==, 650);
+  g_assert_false (g_settings_get_boolean (settings, "window-maximized"));
+}
+
+/* Renders the window through its own renderer, as it is drawn on screen. */
+static void
+test_screenshot (void)
+{
+  const char *dir = g_getenv ("FLOWSCOPE_SCREENSHOT_DIR");
+  g_autofree char *path = NULL;
+  g_autoptr(GdkPaintable) paintable = NULL;
+  g_autoptr(GtkSnapshot) snapshot = NULL;
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autoptr(GdkTexture) reloaded = NULL;
+  g_autoptr(GError) error = NULL;
+  GskRenderer *renderer;
+  GStatBuf st;
+  int width, height;
+
+  if (dir == NULL)
+    {
+      g_test_skip ("FLOWSCOPE_SCREENSHOT_DIR is not set");
+      return;
+    }
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  path = g_build_filename (dir, "empty.png", NULL);
+  g_remove (path);
+
+  wait_for_paint (GTK_WIDGET (window));
+
+  width = gtk_widget_get_width (GTK_WIDGET (window));
+  height = gtk_widget_get_height (GTK_WIDGET (window));
+  paintable = gtk_widget_paintable_new (GTK_WIDGET (window));
+  snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), width, height);
+  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  g_assert_nonnull (node);
+
+  renderer = gtk_native_get_renderer (GTK_NATIVE (window));
+  g_assert_nonnull (renderer);
+  g_test_message ("renderer: %s, window %dx%d", G_OBJECT_TYPE_NAME (renderer), width, height);
+  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_test_message ("screenshot: %s (%" G_GINT64_FORMAT " bytes)", path, (gint64) st.st_size);
+  g_assert_cmpint (st.st_size, >, 10 * 1024);
+
+  reloaded = gdk_texture_new_from_filename (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (gdk_texture_get_width (reloaded), >=, 1000);
+  g_assert_cmpint (gdk_texture_get_height (reloaded), >=, 600);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GError) error = NULL;
+  int ret;
+
+  g_test_init (&argc, &argv, NULL);
+
+  if (g_strcmp0 (g_getenv ("GSETTINGS_BACKEND"), "memory") != 0)
+    g_error ("run with GSETTINGS_BACKEND=memory: the tests write settings");
+
+  app = fs_application_new ();
+  /* Never hand the work to a Flowscope already running on the session bus. */
+  g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
+  if (!g_application_register (G_APPLICATION (app), NULL, &error))
+    g_error ("cannot register the application: %s", error->message);
+  g_application_activate (G_APPLICATION (app));
+
+  window = FS_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  g_assert_nonnull (window);
+  wait_for (gtk_widget_get_mapped, GTK_WIDGET (window), "the main window");
+  wait_for_paint (GTK_WIDGET (window));
+
+  g_test_add_func ("/window/empty-state", test_empty_state);
+  g_test_add_func ("/window/actions", test_actions);
+  g_test_add_func ("/window/about", test_about);
+  g_test_add_func ("/window/shortcuts", test_shortcuts);
+  /* Before the open test, whose toasts would be in the picture. */
+  g_test_add_func ("/window/screenshot", test_screenshot);
+  g_test_add_func ("/window/open-dialogs", test_open_dialogs);
+  g_test_add_func ("/window/open-remembers-folders", test_open_remembers_folders);
+  g_test_add_func ("/window/close-saves-size", test_close_saves_size);
+
+  ret = g_test_run ();
+
+  if (window != NULL)
+    gtk_window_destroy (GTK_WINDOW (window));
+  g_object_unref (app);
+
+  return ret;
+}
