@@ -217,15 +217,24 @@ fs_sae_get_decoder_norms (FsSae *sae)
 }
 
 void
+fs_sae_read_unit_decoder_rows (FsSae *sae, int64_t first, int64_t n, float *out)
+{
+  g_return_if_fail (first >= 0 && n >= 0 && first + n <= sae->d_sae);
+  sae_prepare (sae);
+  fs_matrix_view_read_block (&sae->decoder, first, n, 0, sae->d_in, out);
+  for (int64_t r = 0; r < n; r++)
+    {
+      float norm = sae->decoder_norms[first + r];
+      float factor = norm > 0 ? sae->decoder_scale[first + r] / norm : 0.0f;
+      for (int64_t j = 0; j < sae->d_in; j++)
+        out[r * sae->d_in + j] *= factor;
+    }
+}
+
+void
 fs_sae_get_unit_decoder_row (FsSae *sae, int64_t index, float *out)
 {
-  g_return_if_fail (index >= 0 && index < sae->d_sae);
-  sae_prepare (sae);
-  fs_matrix_view_read_row (&sae->decoder, index, out);
-  float norm = sae->decoder_norms[index];
-  float factor = norm > 0 ? sae->decoder_scale[index] / norm : 0.0f;
-  for (int64_t j = 0; j < sae->d_in; j++)
-    out[j] *= factor;
+  fs_sae_read_unit_decoder_rows (sae, index, 1, out);
 }
 
 /* Per-row affine normalisation x_norm = (x - shift) * scale, kept to undo it. */

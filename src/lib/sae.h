@@ -107,6 +107,9 @@ const float    *fs_sae_get_decoder_scale (FsSae *sae);
 const float    *fs_sae_get_decoder_norms (FsSae *sae);
 /* Writes unit decoder row `index` as F32 into `out` [d_in]. */
 void            fs_sae_get_unit_decoder_row (FsSae *sae, int64_t index, float *out);
+/* Writes unit decoder rows [first, first + n) as packed F32 [n, d_in]. */
+void            fs_sae_read_unit_decoder_rows (FsSae *sae, int64_t first, int64_t n,
+                                               float *out);
 
 /* Encodes n rows of x [n, d_in] (F32) into z [n, d_sae]. */
 void            fs_sae_encode (FsSae *sae, const float *x, int64_t n, float *z);
