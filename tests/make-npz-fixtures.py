@@ -399,8 +399,21 @@ def make_invalid_npy():
         raw_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }"),
         "too large")
     bad("overflow.npy",
-        raw_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776, 1099511627776), }"),
+        raw_npy("{'descr': '<f4', 'fortran_order': False, "
+                "'shape': (1099511627776, 1099511627776), }"),
         "overflows")
+    bad("short_v2_preamble.npy", b"\x93NUMPY\x02\x00\x10\x00\x00", "truncated")
+    bad("unquoted_key.npy", raw_npy("{descr: '<f4', }"), "expected a quoted key")
+    bad("missing_colon.npy", raw_npy("{'descr' '<f4', }"), "expected ':' after 'descr'")
+    bad("missing_comma.npy",
+        raw_npy("{'descr': '<f4' 'fortran_order': False, 'shape': (4, 8), }", a.tobytes()),
+        "expected ',' or '}' after a value")
+    bad("shape_list.npy",
+        raw_npy("{'descr': '<f4', 'fortran_order': False, 'shape': [4, 8], }", a.tobytes()),
+        "'shape' is not a tuple")
+    bad("shape_no_comma.npy",
+        raw_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4 8), }", a.tobytes()),
+        "expected ',' or ')' in the shape")
     bad("trailing_text.npy", raw_npy(dict_ + " junk", a.tobytes()), "unexpected text")
     bad("unterminated.npy", raw_npy("{'descr': '<f4"),
         "'descr' is not a string")
@@ -441,6 +454,8 @@ def make_invalid_npz():
     bad("empty.npz", b"", "end of central directory")
     bad("truncated_file.npz", params[:len(params) // 2], "end of central directory")
     bad("cd_truncated.npz", patch(params, end + 12, "<I", cd_size - 20),
+        "entry 2: truncated")
+    bad("cd_name_truncated.npz", patch(params, end + 12, "<I", cd_size - 5),
         "entry 2: truncated")
     bad("cd_outside.npz", patch(params, end + 16, "<I", len(params)),
         "lies outside the archive")
@@ -526,6 +541,11 @@ def make_invalid_npz():
     locator = good64.rfind(b"PK\x06\x07")
     bad("zip64_bad_record.npz", patch(good64, locator + 8, "<Q", 0),
         "no ZIP64 end of central directory record")
+    record = good64.rfind(b"PK\x06\x06")
+    bad("zip64_record_size.npz", patch(good64, record + 4, "<Q", 10),
+        "ZIP64 end of central directory record has a bad size")
+    bad("zip64_multi_disk.npz", patch(good64, locator + 16, "<I", 2), "multi-disk",
+        "UNSUPPORTED")
     bad("zip64_record_outside.npz", patch(good64, locator + 8, "<Q", 1 << 40),
         "ZIP64 end of central directory offset")
 

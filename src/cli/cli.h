@@ -9,10 +9,16 @@
 /* Exit codes of the command-line contract (ARCHITECTURE.md). */
 enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
 
+/* Where `graph` looks for a map when --map is not given: in the first
+ * --saes folder, the default output of `map` there. */
+#define CLI_DEFAULT_MAP_NAME "flowscope.map"
+
 typedef int (*CliCommand) (int argc, char **argv);
 
 int  cli_info (int argc, char **argv);
+int  cli_map (int argc, char **argv);
 int  cli_encode (int argc, char **argv);
+int  cli_graph (int argc, char **argv);
 int  cli_tensors (int argc, char **argv);
 
 /* Prints "flowscope-cli: error: <message>" and returns CLI_FAILED. */

@@ -13,6 +13,8 @@ static const struct {
   const char *summary;
 } commands[] = {
   { "info", cli_info, "List the SAEs found under some paths" },
+  { "graph", cli_graph, "Build the flow graph of a feature" },
+  { "map", cli_map, "Compute the all-pairs map of a set (top-k matches of every feature)" },
   { "encode", cli_encode, "Encode activations from a .npy file with one SAE" },
   { "tensors", cli_tensors, "List the tensors of a safetensors, .npz or .npy file" },
 };

@@ -16,6 +16,7 @@
 
 typedef struct {
   FsSaeSet           *set;
+  FsFlowMap          *map;       /* may be NULL */
   const FsFlowParams *params;
   FsFlowGraph        *graph;
   GHashTable         *node_ids;  /* feature id -> node index + 1 */
@@ -60,6 +61,22 @@ add_edge (Builder *b, guint source, guint target, FsSite kind, float score)
   fs_flow_graph_add_edge (b->graph, &edge);
 }
 
+/* The map's answer for a residual node against one position, or -1 when
+ * the map cannot give it (no map, relation absent, fewer than top_k kept). */
+static int
+lookup_in_map (Builder *b, const FsFlowNode *node, int layer, FsSite site, FsMatch *out)
+{
+  FsMapRelation relation;
+
+  if (b->map == NULL || fs_flow_map_get_k (b->map) < b->params->top_k)
+    return -1;
+  if (site == FS_SITE_RES)
+    relation = layer < node->layer ? FS_MAP_PREV_RES : FS_MAP_NEXT_RES;
+  else
+    relation = site == FS_SITE_MLP ? FS_MAP_MLP : FS_MAP_ATT;
+  return fs_flow_map_lookup (b->map, node->layer, relation, node->index, b->params->top_k, out);
+}
+
 /* Matches a residual node against one position. Positions without an SAE
  * give no match; ones that cannot be compared give a warning, once. */
 static int
@@ -72,6 +89,9 @@ match_at (Builder *b, const FsFlowNode *node, int layer, FsSite site, FsMatch *o
 
   if (target == NULL)
     return 0;
+  int n = lookup_in_map (b, node, layer, site, out);
+  if (n >= 0)
+    return n;
   if (!fs_match_check_compatible (source, target, &local_error))
     {
       if (!g_error_matches (local_error, FS_ERROR, FS_ERROR_UNSUPPORTED))
@@ -198,8 +218,8 @@ check_params (const FsFlowParams *p, GError **error)
 }
 
 FsFlowGraph *
-fs_flow_graph_build (FsSaeSet *set, int layer, int64_t index, const FsFlowParams *params,
-                     GCancellable *cancellable, GError **error)
+fs_flow_graph_build (FsSaeSet *set, FsFlowMap *map, int layer, int64_t index,
+                     const FsFlowParams *params, GCancellable *cancellable, GError **error)
 {
   FsSae *seed_sae = fs_sae_set_lookup (set, layer, FS_SITE_RES);
   g_autofree char *position = fs_position_id (layer, FS_SITE_RES);
@@ -221,7 +241,7 @@ fs_flow_graph_build (FsSaeSet *set, int layer, int64_t index, const FsFlowParams
 
   g_autoptr(FsFlowGraph) graph = fs_flow_graph_new (params);
   Builder b = {
-    .set = set, .params = params, .graph = graph,
+    .set = set, .map = map, .params = params, .graph = graph,
     .node_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL),
     .warned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL),
   };

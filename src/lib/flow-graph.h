@@ -10,6 +10,7 @@
 
 #include <gio/gio.h>
 
+#include "flow-map.h"
 #include "sae-set.h"
 
 G_BEGIN_DECLS
@@ -83,10 +84,12 @@ gboolean           fs_feature_id_parse (const char *text, int *layer, FsSite *si
 const char        *fs_reading_name (FsReading reading);  /* "translated", ... */
 
 /* Building a graph, and writing it as JSON (ARCHITECTURE.md), DOT and GraphML,
- * are in flow-graph-build.c and flow-graph-export.c. */
-FsFlowGraph       *fs_flow_graph_build (FsSaeSet *set, int layer, int64_t index,
-                                        const FsFlowParams *params, GCancellable *cancellable,
-                                        GError **error);
+ * are in flow-graph-build.c and flow-graph-export.c. With a map of the set
+ * (may be NULL), matches are looked up instead of computed wherever it has
+ * them for at least top_k. */
+FsFlowGraph       *fs_flow_graph_build (FsSaeSet *set, FsFlowMap *map, int layer,
+                                        int64_t index, const FsFlowParams *params,
+                                        GCancellable *cancellable, GError **error);
 char              *fs_flow_graph_to_json (FsFlowGraph *graph);
 char              *fs_flow_graph_to_dot (FsFlowGraph *graph);
 char              *fs_flow_graph_to_graphml (FsFlowGraph *graph);

@@ -1,0 +1,162 @@
+/* flowscope-cli graph: the flow graph of one feature, as data or a picture. */
+#include "cli.h"
+
+#include <stdio.h>
+
+#include "flow-graph.h"
+#include "fs-error.h"
+#include "export.h"
+
+static const char *text_formats[] = { "json", "dot", "graphml" };
+static const char *image_formats[] = { "svg", "png", "pdf" };
+
+static gboolean
+in_list (const char *value, const char **list, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (g_strcmp0 (value, list[i]) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static char *
+graph_to_text (FsFlowGraph *graph, const char *format)
+{
+  if (g_str_equal (format, "dot"))
+    return fs_flow_graph_to_dot (graph);
+  if (g_str_equal (format, "graphml"))
+    return fs_flow_graph_to_graphml (graph);
+  return fs_flow_graph_to_json (graph);
+}
+
+/* Text goes to stdout without -o; files are written whole or not at all. */
+static gboolean
+write_graph (FsFlowGraph *graph, const char *format, const char *output, GError **error)
+{
+  if (in_list (format, image_formats, G_N_ELEMENTS (image_formats)))
+    return fs_graph_render_to_file (graph, format, output, error);
+
+  g_autofree char *text = graph_to_text (graph, format);
+  if (output == NULL)
+    {
+      fputs (text, stdout);
+      if (!g_str_has_suffix (text, "\n"))
+        fputc ('\n', stdout);
+      return TRUE;
+    }
+  g_autoptr(GError) write_error = NULL;
+  if (!g_file_set_contents (output, text, -1, &write_error))
+    {
+      g_set_error (error, FS_ERROR, FS_ERROR_IO, "%s: %s", output, write_error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* An explicit --map must belong to the set; the default one, flowscope.map
+ * in the first --saes folder, is used when it does and skipped with a
+ * warning when it does not. NULL without error: no map. */
+static FsFlowMap *
+open_map (const char *explicit_path, const char *first_folder, FsSaeSet *set, GError **error)
+{
+  if (explicit_path != NULL)
+    return fs_flow_map_open (explicit_path, set, error);
+
+  g_autofree char *path = g_build_filename (first_folder, CLI_DEFAULT_MAP_NAME, NULL);
+  g_autoptr(GError) local_error = NULL;
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    return NULL;
+  FsFlowMap *map = fs_flow_map_open (path, set, &local_error);
+  if (map == NULL)
+    g_printerr ("flowscope-cli: warning: not using the map: %s\n", local_error->message);
+  return map;
+}
+
+int
+cli_graph (int argc, char **argv)
+{
+  g_auto(GStrv) paths = NULL, choices = NULL;
+  g_autofree char *model = NULL, *feature = NULL, *format = NULL, *output = NULL;
+  g_autofree char *llamascope = NULL, *map_path = NULL;
+  FsFlowParams params;
+  gboolean no_span_cut = FALSE;
+  double t_res, t_mlp, t_att;
+
+  fs_flow_params_init (&params);
+  t_res = params.t_res, t_mlp = params.t_mlp, t_att = params.t_att;
+  GOptionEntry entries[] = {
+    { "saes", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &paths, "SAE folders or folders to scan", "PATH" },
+    { "choose", 0, 0, G_OPTION_ARG_STRING_ARRAY, &choices,
+      "Pick the SAE at a position whose path contains TEXT", "L/site=TEXT" },
+    { "llamascope-threshold", 0, 0, G_OPTION_ARG_STRING, &llamascope,
+      "Llama Scope threshold convention: reference (default) or saelens", "MODE" },
+    { "model", 0, 0, G_OPTION_ARG_FILENAME, &model,
+      "Model folder (to project attn.hook_z SAEs; models cannot be loaded yet)", "DIR" },
+    { "map", 0, 0, G_OPTION_ARG_FILENAME, &map_path,
+      "All-pairs map of the set (from “flowscope-cli map”; default: flowscope.map in the "
+      "first --saes folder, when there)", "FILE" },
+    { "feature", 0, 0, G_OPTION_ARG_STRING, &feature, "Seed feature", "L/res/i" },
+    { "top-k", 0, 0, G_OPTION_ARG_INT, &params.top_k, "Matches followed per position (1-5)", "K" },
+    { "t-res", 0, 0, G_OPTION_ARG_DOUBLE, &t_res, "Residual threshold and span cut (0.5)", "X" },
+    { "t-mlp", 0, 0, G_OPTION_ARG_DOUBLE, &t_mlp, "MLP node threshold (0.15)", "X" },
+    { "t-att", 0, 0, G_OPTION_ARG_DOUBLE, &t_att, "Attention node threshold (0.15)", "X" },
+    { "no-span-cut", 0, 0, G_OPTION_ARG_NONE, &no_span_cut,
+      "Follow residual matches below t-res too", NULL },
+    { "max-nodes", 0, 0, G_OPTION_ARG_INT, &params.max_nodes, "Node cap (500)", "N" },
+    { "format", 0, 0, G_OPTION_ARG_STRING, &format, "json, dot, graphml, svg, png or pdf", "FMT" },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Output file (default: stdout)", "FILE" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("- the flow graph of a feature");
+  g_autoptr(GError) error = NULL;
+  int layer;
+  FsSite site;
+  int64_t index;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!cli_parse (context, &argc, &argv) || !cli_take_paths (&paths, argc, argv))
+    return CLI_USAGE;
+  if (format == NULL)
+    format = g_strdup ("json");
+  if (!in_list (format, text_formats, G_N_ELEMENTS (text_formats))
+      && !in_list (format, image_formats, G_N_ELEMENTS (image_formats)))
+    {
+      g_printerr ("flowscope-cli: unknown format “%s” (json, dot, graphml, svg, png, pdf)\n",
+                  format);
+      return CLI_USAGE;
+    }
+  if (output == NULL && in_list (format, image_formats, G_N_ELEMENTS (image_formats)))
+    {
+      g_printerr ("flowscope-cli: --format %s needs -o FILE\n", format);
+      return CLI_USAGE;
+    }
+  if (feature == NULL)
+    {
+      g_printerr ("flowscope-cli: graph needs --feature L/res/i\n");
+      return CLI_USAGE;
+    }
+  if (!fs_feature_id_parse (feature, &layer, &site, &index, &error))
+    return cli_fail (error);
+  if (site != FS_SITE_RES)
+    {
+      g_printerr ("flowscope-cli: error: %s: flow graphs grow from residual features "
+                  "(L/res/i)\n", feature);
+      return CLI_FAILED;
+    }
+  params.t_res = (float) t_res, params.t_mlp = (float) t_mlp, params.t_att = (float) t_att;
+  params.span_cut = !no_span_cut;
+
+  g_autoptr(FsSaeSet) set = cli_open_sae_set (paths, choices, llamascope, &error);
+  if (set == NULL)
+    return cli_fail (error);
+  g_autoptr(FsFlowMap) map = open_map (map_path, paths[0], set, &error);
+  if (map == NULL && error != NULL)
+    return cli_fail (error);
+  g_autoptr(FsFlowGraph) graph = fs_flow_graph_build (set, map, layer, index, &params, NULL,
+                                                      &error);
+  if (graph == NULL || !write_graph (graph, format, output, &error))
+    return cli_fail (error);
+  for (const char * const *w = fs_flow_graph_get_warnings (graph); *w != NULL; w++)
+    g_printerr ("flowscope-cli: warning: %s\n", *w);
+  return CLI_OK;
+}

@@ -1,0 +1,254 @@
+/* bench-map: the all-pairs map of one pair of Gemma-Scope-sized residual
+ * SAEs (two 16384 x 2304 decoders with random content: one product, serving
+ * "next" of 0/res and "prev" of 1/res), against a bare OpenBLAS sgemm of the
+ * same shape in the same process: once in the map's own blocks (2048 x 2048
+ * products) and once in full-height panels (16384 x 2048). Medians of runs,
+ * warm (decoders in the page cache, norms computed). F32, then BF16.
+ *
+ * Extra memory is the peak of anonymous resident memory (RssAnon, sampled at
+ * every progress report) above its level before the run: the mapped
+ * decoders themselves are file pages and are not counted.
+ *
+ * Usage: bench-map [DIR] [RUNS]   (DIR: where the SAEs are written, about
+ * 1 GB with sparse encoders; a temporary folder by default, removed after) */
+#include <cblas.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "flow-map.h"
+
+#define D_IN  2304
+#define D_SAE 16384
+#define BLOCK 2048
+
+/* ------------------------------------------------------------ fixtures */
+
+static float
+next_random (guint64 *state)
+{
+  *state ^= *state << 13, *state ^= *state >> 7, *state ^= *state << 17;
+  return (float) ((int64_t) (*state >> 40) - (1 << 23)) / (1 << 23);
+}
+
+/* A SAELens folder whose W_dec holds random values and whose W_enc is a
+ * sparse hole (never read by the map). */
+static void
+write_sae (const char *dir, int layer, FsDtype dtype, guint64 *state)
+{
+  g_autofree char *folder = g_strdup_printf ("%s/%s-%d", dir, fs_dtype_name (dtype), layer);
+  g_autofree char *cfg_path = g_build_filename (folder, "cfg.json", NULL);
+  g_autofree char *weights = g_build_filename (folder, "sae_weights.safetensors", NULL);
+  const char *name = fs_dtype_name (dtype);
+  size_t size = fs_dtype_size (dtype), n = (size_t) D_SAE * D_IN;
+  size_t dec = n * size, b_enc = D_SAE * size, b_dec = D_IN * size, enc = dec;
+  g_autofree char *header = g_strdup_printf (
+    "{\"W_dec\":{\"dtype\":\"%s\",\"shape\":[%d,%d],\"data_offsets\":[0,%zu]},"
+    "\"b_enc\":{\"dtype\":\"%s\",\"shape\":[%d],\"data_offsets\":[%zu,%zu]},"
+    "\"b_dec\":{\"dtype\":\"%s\",\"shape\":[%d],\"data_offsets\":[%zu,%zu]},"
+    "\"W_enc\":{\"dtype\":\"%s\",\"shape\":[%d,%d],\"data_offsets\":[%zu,%zu]}}",
+    name, D_SAE, D_IN, dec, name, D_SAE, dec, dec + b_enc, name, D_IN, dec + b_enc,
+    dec + b_enc + b_dec, name, D_IN, D_SAE, dec + b_enc + b_dec, dec + b_enc + b_dec + enc);
+  g_autofree char *cfg = g_strdup_printf (
+    "{\"architecture\":\"standard\",\"d_in\":%d,\"d_sae\":%d,\"metadata\":"
+    "{\"sae_lens_version\":\"6.0.0\",\"hook_name\":\"blocks.%d.hook_resid_post\"}}",
+    D_IN, D_SAE, layer);
+  guint64 header_len = strlen (header);
+  g_autofree uint8_t *data = g_malloc (dec);
+
+  for (size_t i = 0; i < n; i++)
+    {
+      float value = next_random (state);
+      if (dtype == FS_DTYPE_BF16)
+        {
+          uint16_t bits = fs_f32_to_bf16 (value);
+          memcpy (data + 2 * i, &bits, 2);
+        }
+      else
+        memcpy (data + 4 * i, &value, 4);
+    }
+  g_mkdir_with_parents (folder, 0755);
+  g_assert_true (g_file_set_contents (cfg_path, cfg, -1, NULL));
+  FILE *f = fopen (weights, "wb");
+  g_assert_nonnull (f);
+  fwrite (&header_len, 8, 1, f);
+  fwrite (header, 1, header_len, f);
+  fwrite (data, 1, dec, f);
+  g_autofree uint8_t *zeros = g_malloc0 (b_enc + b_dec);
+  fwrite (zeros, 1, b_enc + b_dec, f);
+  fflush (f);
+  g_assert_cmpint (ftruncate (fileno (f), (off_t) (8 + header_len + dec + b_enc + b_dec + enc)),
+                   ==, 0);
+  fclose (f);
+}
+
+static FsSaeSet *
+make_set (const char *dir, FsDtype dtype)
+{
+  g_autofree char *folder = g_strdup_printf ("%s/%s", dir, fs_dtype_name (dtype));
+  guint64 state = 0x9E3779B97F4A7C15ull + dtype;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_file_test (folder, G_FILE_TEST_IS_DIR))
+    for (int layer = 0; layer < 2; layer++)
+      write_sae (folder, layer, dtype, &state);
+  const char *paths[] = { folder, NULL };
+  FsSaeSet *set = fs_sae_set_open (paths, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (fs_sae_set_get_n_saes (set), ==, 2);
+  /* Warm: norms computed, decoders read once into the page cache. */
+  for (guint i = 0; i < 2; i++)
+    fs_sae_get_decoder_norms (fs_sae_set_get_nth (set, i));
+  return set;
+}
+
+/* ------------------------------------------------------------ measuring */
+
+static double
+median (double *values, int n)
+{
+  for (int i = 1; i < n; i++)
+    for (int j = i; j > 0 && values[j] < values[j - 1]; j--)
+      {
+        double t = values[j];
+        values[j] = values[j - 1], values[j - 1] = t;
+      }
+  return values[n / 2];
+}
+
+/* A field of /proc/self/status in kB ("RssAnon", "VmHWM"), or -1. */
+static double
+status_kb (const char *field)
+{
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents ("/proc/self/status", &text, NULL, NULL))
+    return -1;
+  g_autofree char *key = g_strconcat ("\n", field, ":", NULL);
+  const char *at = strstr (text, key);
+  return at != NULL ? g_ascii_strtod (at + strlen (key), NULL) : -1;
+}
+
+typedef struct {
+  double peak_anon_kb;
+} Sampler;
+
+static void
+sample (double fraction, const char *message, gpointer user_data)
+{
+  Sampler *sampler = user_data;
+  sampler->peak_anon_kb = MAX (sampler->peak_anon_kb, status_kb ("RssAnon"));
+}
+
+/* Seconds for the map of `set`; `extra_mb` gets the peak anonymous memory
+ * above the level before the run. */
+static double
+time_map (FsSaeSet *set, const char *path, double *extra_mb)
+{
+  Sampler sampler = { 0 };
+  g_autoptr(GError) error = NULL;
+  double before = status_kb ("RssAnon");
+
+  g_unlink (path);
+  gint64 start = g_get_monotonic_time ();
+  g_assert_true (fs_flow_map_compute (set, path, FS_MATCH_MAX_K, sample, &sampler, NULL,
+                                      &error));
+  double seconds = (g_get_monotonic_time () - start) / 1e6;
+  g_assert_no_error (error);
+  *extra_mb = (sampler.peak_anon_kb - before) / 1024;
+  return seconds;
+}
+
+/* Bare sgemm over the same shape: [D_SAE, D_IN] x [D_IN, D_SAE] in tiles of
+ * rows x cols, operands already F32 (the map converts its own). */
+static double
+time_sgemm (const float *a, const float *b, float *c, int rows, int cols)
+{
+  gint64 start = g_get_monotonic_time ();
+  for (int a0 = 0; a0 < D_SAE; a0 += rows)
+    for (int b0 = 0; b0 < D_SAE; b0 += cols)
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, rows, cols, D_IN, 1.0f,
+                   a + (size_t) a0 * D_IN, D_IN, b + (size_t) b0 * D_IN, D_IN, 0.0f, c, cols);
+  return (g_get_monotonic_time () - start) / 1e6;
+}
+
+static void
+bench_dtype (const char *dir, FsDtype dtype, int runs, double sgemm_seconds)
+{
+  g_autoptr(FsSaeSet) set = make_set (dir, dtype);
+  g_autofree char *path = g_strdup_printf ("%s/%s.map", dir, fs_dtype_name (dtype));
+  double flop = 2.0 * D_SAE * (double) D_SAE * D_IN, seconds[16], extra = 0, worst = 0;
+
+  for (int r = 0; r < runs; r++)
+    {
+      seconds[r] = time_map (set, path, &extra);
+      worst = MAX (worst, extra);
+    }
+  double t = median (seconds, runs);
+  printf ("map %-4s      %7.2f s  %6.1f GFLOP/s  %5.1f%% of blocked sgemm  "
+          "extra memory %.0f MB\n", fs_dtype_name (dtype), t, flop / t / 1e9,
+          100 * sgemm_seconds / t, worst);
+  g_unlink (path);
+}
+
+static void
+remove_tree (const char *path)
+{
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+      const char *name;
+      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+          remove_tree (child);
+        }
+      g_rmdir (path);
+    }
+  else
+    g_unlink (path);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autofree char *dir = argc > 1 ? g_strdup (argv[1]) : g_dir_make_tmp ("bench-map-XXXXXX", NULL);
+  int runs = argc > 2 ? CLAMP (atoi (argv[2]), 1, 15) : 3;
+  double flop = 2.0 * D_SAE * (double) D_SAE * D_IN, blocked[16], panels[16];
+  g_autofree char *cpu = NULL;
+
+  g_file_get_contents ("/proc/cpuinfo", &cpu, NULL, NULL);
+  const char *model = cpu != NULL ? strstr (cpu, "model name") : NULL;
+  printf ("all-pairs map of two %d x %d SAEs, %d runs, %ld cores, %s", D_SAE, D_IN, runs,
+          sysconf (_SC_NPROCESSORS_ONLN), model != NULL ? strchr (model, ':') + 2 : "?\n");
+
+  /* Operands of the bare products: random rows, as the map's would be. */
+  guint64 state = 42;
+  size_t n = (size_t) D_SAE * D_IN;
+  g_autofree float *a = g_new (float, n);
+  g_autofree float *b = g_new (float, n);
+  g_autofree float *c = g_new (float, (size_t) D_SAE * BLOCK);
+  for (size_t i = 0; i < n; i++)
+    a[i] = next_random (&state), b[i] = next_random (&state);
+  time_sgemm (a, b, c, BLOCK, BLOCK);   /* warm-up: OpenBLAS threads and buffers */
+  for (int r = 0; r < runs; r++)
+    {
+      blocked[r] = time_sgemm (a, b, c, BLOCK, BLOCK);
+      panels[r] = time_sgemm (a, b, c, D_SAE, BLOCK);
+    }
+  double t_blocked = median (blocked, runs), t_panels = median (panels, runs);
+  g_clear_pointer (&a, g_free);
+  g_clear_pointer (&b, g_free);
+  g_clear_pointer (&c, g_free);
+  printf ("sgemm blocked %7.2f s  %6.1f GFLOP/s  (%d x %d tiles)\n", t_blocked,
+          flop / t_blocked / 1e9, BLOCK, BLOCK);
+  printf ("sgemm panels  %7.2f s  %6.1f GFLOP/s  (%d x %d tiles)\n", t_panels,
+          flop / t_panels / 1e9, D_SAE, BLOCK);
+
+  bench_dtype (dir, FS_DTYPE_F32, runs, t_blocked);
+  bench_dtype (dir, FS_DTYPE_BF16, runs, t_blocked);
+  if (argc <= 1)
+    remove_tree (dir);
+  return 0;
+}
