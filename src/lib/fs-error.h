@@ -21,4 +21,9 @@ typedef enum {
 
 GQuark fs_error_quark (void);
 
+/* Sets `error` to "WHERE: MESSAGE" in the FS_ERROR domain and returns FALSE,
+ * so that parsers can `return fs_fail (...)`. */
+gboolean fs_fail (GError **error, FsError code, const char *where, const char *format, ...)
+  G_GNUC_PRINTF (4, 5);
+
 G_END_DECLS

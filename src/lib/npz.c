@@ -66,18 +66,6 @@ in_range (uint64_t offset, uint64_t length, uint64_t limit)
   return offset <= limit && length <= limit - offset;
 }
 
-/* Sets "WHERE: message" and returns FALSE, so callers can `return fail (...)`. */
-static gboolean G_GNUC_PRINTF (4, 5)
-fail (GError **error, FsError code, const char *where, const char *format, ...)
-{
-  va_list args;
-  va_start (args, format);
-  g_autofree char *message = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error (error, FS_ERROR, code, "%s: %s", where, message);
-  return FALSE;
-}
-
 /* ------------------------------------------------------------------------ */
 /* .npy header: a Python dict literal such as
  * {'descr': '<f4', 'fortran_order': False, 'shape': (2304, 16384), }
@@ -111,7 +99,7 @@ syntax_error (Scanner *s, GError **error, const char *format, ...)
   va_start (args, format);
   g_autofree char *message = g_strdup_vprintf (format, args);
   va_end (args);
-  return fail (error, FS_ERROR_INVALID, s->where, ".npy header: %s", message);
+  return fs_fail (error, FS_ERROR_INVALID, s->where, ".npy header: %s", message);
 }
 
 static void
@@ -236,7 +224,7 @@ static gboolean
 parse_descr (Scanner *s, NpyHeader *header, GError **error)
 {
   if (peek_char (s, '['))
-    return fail (error, FS_ERROR_UNSUPPORTED, s->where,
+    return fs_fail (error, FS_ERROR_UNSUPPORTED, s->where,
                  "structured dtypes are not supported");
   header->descr = scan_string (s);
   if (header->descr == NULL)
@@ -327,13 +315,13 @@ npy_dtype (const char *where, const char *descr, FsDtype *out, GError **error)
   else if (strcmp (type, "f8") == 0)
     *out = FS_DTYPE_F64;
   else
-    return fail (error, FS_ERROR_UNSUPPORTED, where,
+    return fs_fail (error, FS_ERROR_UNSUPPORTED, where,
                  "dtype '%s' is not supported (only float16, float32 and float64)",
                  descr);
 
   gboolean native = G_BYTE_ORDER == G_LITTLE_ENDIAN;
   if (order == '>' || (order != '<' && !native))
-    return fail (error, FS_ERROR_UNSUPPORTED, where,
+    return fs_fail (error, FS_ERROR_UNSUPPORTED, where,
                  "big-endian dtype '%s' is not supported", descr);
   return TRUE;
 }
@@ -351,9 +339,9 @@ npy_locate_header (const char *where, const uint8_t *data, size_t n_bytes,
                    size_t *header_start, size_t *header_len, GError **error)
 {
   if (!has_npy_magic (data, n_bytes))
-    return fail (error, FS_ERROR_INVALID, where, "not a .npy file (bad magic)");
+    return fs_fail (error, FS_ERROR_INVALID, where, "not a .npy file (bad magic)");
   if (n_bytes < NPY_MAGIC_LEN + 4)
-    return fail (error, FS_ERROR_INVALID, where,
+    return fs_fail (error, FS_ERROR_INVALID, where,
                  "truncated: %zu bytes is too short for a .npy header", n_bytes);
 
   uint8_t major = data[NPY_MAGIC_LEN], minor = data[NPY_MAGIC_LEN + 1];
@@ -365,17 +353,17 @@ npy_locate_header (const char *where, const uint8_t *data, size_t n_bytes,
   else if ((major == 2 || major == 3) && minor == 0)
     {
       if (n_bytes < 12)
-        return fail (error, FS_ERROR_INVALID, where,
+        return fs_fail (error, FS_ERROR_INVALID, where,
                      "truncated: %zu bytes is too short for a .npy header", n_bytes);
       *header_len = get_u32 (data + 8);
       *header_start = 12;
     }
   else
-    return fail (error, FS_ERROR_UNSUPPORTED, where,
+    return fs_fail (error, FS_ERROR_UNSUPPORTED, where,
                  ".npy format version %u.%u is not supported", major, minor);
 
   if (*header_len > n_bytes - *header_start)
-    return fail (error, FS_ERROR_INVALID, where,
+    return fs_fail (error, FS_ERROR_INVALID, where,
                  "truncated: the .npy header needs %zu bytes but %zu follow",
                  *header_len, n_bytes - *header_start);
   return TRUE;
@@ -399,13 +387,13 @@ fs_npy_parse (const char *path, const char *name, GBytes *storage, const uint8_t
 
   if (header.fortran_order)
     {
-      fail (error, FS_ERROR_UNSUPPORTED, path,
+      fs_fail (error, FS_ERROR_UNSUPPORTED, path,
             "Fortran-order (column-major) arrays are not supported");
       return NULL;
     }
   if (header.n_dims > FS_TENSOR_MAX_DIMS)
     {
-      fail (error, FS_ERROR_UNSUPPORTED, path,
+      fs_fail (error, FS_ERROR_UNSUPPORTED, path,
             "%d dimensions (at most %d are supported)", header.n_dims, FS_TENSOR_MAX_DIMS);
       return NULL;
     }
@@ -414,7 +402,7 @@ fs_npy_parse (const char *path, const char *name, GBytes *storage, const uint8_t
   if (!fs_shape_product (header.n_dims, header.shape, fs_dtype_size (dtype),
                          &n_elements, &expected))
     {
-      fail (error, FS_ERROR_INVALID, path, "shape %s overflows", shape_text);
+      fs_fail (error, FS_ERROR_INVALID, path, "shape %s overflows", shape_text);
       return NULL;
     }
 
@@ -422,14 +410,14 @@ fs_npy_parse (const char *path, const char *name, GBytes *storage, const uint8_t
   size_t available = n_bytes - data_start;
   if (available < expected)
     {
-      fail (error, FS_ERROR_INVALID, path,
+      fs_fail (error, FS_ERROR_INVALID, path,
             "truncated: %s %s needs %zu data bytes but %zu are present",
             header.descr, shape_text, expected, available);
       return NULL;
     }
   if (available > expected)
     {
-      fail (error, FS_ERROR_INVALID, path,
+      fs_fail (error, FS_ERROR_INVALID, path,
             "%zu trailing bytes after the %zu data bytes of %s %s",
             available - expected, expected, header.descr, shape_text);
       return NULL;
@@ -508,7 +496,7 @@ zip_find_end (const ZipArchive *zip, size_t *out, GError **error)
             }
         }
     }
-  return fail (error, FS_ERROR_INVALID, zip->path,
+  return fs_fail (error, FS_ERROR_INVALID, zip->path,
                "no ZIP end of central directory record (not an .npz archive)");
 }
 
@@ -521,19 +509,19 @@ zip_read_end64 (ZipArchive *zip, size_t locator, guint32 *disk, guint32 *cd_disk
   uint64_t offset = get_u64 (p + 8);
 
   if (get_u32 (p + 4) != 0 || get_u32 (p + 16) > 1)
-    return fail (error, FS_ERROR_UNSUPPORTED, zip->path,
+    return fs_fail (error, FS_ERROR_UNSUPPORTED, zip->path,
                  "multi-disk ZIP archives are not supported");
   if (!in_range (offset, ZIP64_END_SIZE, locator))
-    return fail (error, FS_ERROR_INVALID, zip->path,
+    return fs_fail (error, FS_ERROR_INVALID, zip->path,
                  "ZIP64 end of central directory offset %" PRIu64 " lies outside the file",
                  offset);
   p = zip->data + offset;
   if (get_u32 (p) != ZIP64_END_SIG)
-    return fail (error, FS_ERROR_INVALID, zip->path,
+    return fs_fail (error, FS_ERROR_INVALID, zip->path,
                  "no ZIP64 end of central directory record at offset %" PRIu64, offset);
   uint64_t record_size = get_u64 (p + 4);
   if (record_size < ZIP64_END_SIZE - 12 || !in_range (offset + 12, record_size, locator))
-    return fail (error, FS_ERROR_INVALID, zip->path,
+    return fs_fail (error, FS_ERROR_INVALID, zip->path,
                  "ZIP64 end of central directory record has a bad size %" PRIu64,
                  record_size);
   *disk = get_u32 (p + 16);
@@ -569,18 +557,18 @@ zip_read_end (ZipArchive *zip, GError **error)
         return FALSE;
     }
   else if (zip->cd_size == 0xFFFFFFFFu || zip->cd_offset == 0xFFFFFFFFu)
-    return fail (error, FS_ERROR_INVALID, zip->path,
+    return fs_fail (error, FS_ERROR_INVALID, zip->path,
                  "end record defers to ZIP64 but there is no ZIP64 locator");
 
   if (disk != 0 || cd_disk != 0 || entries_here != zip->n_entries)
-    return fail (error, FS_ERROR_UNSUPPORTED, zip->path,
+    return fs_fail (error, FS_ERROR_UNSUPPORTED, zip->path,
                  "multi-disk ZIP archives are not supported");
   if (!in_range (zip->cd_offset, zip->cd_size, zip->cd_limit))
-    return fail (error, FS_ERROR_INVALID, zip->path,
+    return fs_fail (error, FS_ERROR_INVALID, zip->path,
                  "central directory (offset %" PRIu64 ", %" PRIu64 " bytes) lies outside "
                  "the archive", zip->cd_offset, zip->cd_size);
   if (zip->n_entries > zip->cd_size / ZIP_CENTRAL_SIZE)
-    return fail (error, FS_ERROR_INVALID, zip->path,
+    return fs_fail (error, FS_ERROR_INVALID, zip->path,
                  "end record declares %" PRIu64 " entries but the central directory "
                  "of %" PRIu64 " bytes has room for at most %" PRIu64,
                  zip->n_entries, zip->cd_size, zip->cd_size / ZIP_CENTRAL_SIZE);
@@ -599,7 +587,7 @@ zip_read_zip64_extra (const char *where, const uint8_t *extra, size_t extra_len,
       uint16_t id = get_u16 (extra + pos), len = get_u16 (extra + pos + 2);
       const uint8_t *field = extra + pos + 4;
       if (len > extra_len - pos - 4)
-        return fail (error, FS_ERROR_INVALID, where, "extra field runs past its entry");
+        return fs_fail (error, FS_ERROR_INVALID, where, "extra field runs past its entry");
       pos += 4 + (size_t) len;
       if (id != ZIP64_EXTRA_ID)
         continue;
@@ -615,19 +603,19 @@ zip_read_zip64_extra (const char *where, const uint8_t *extra, size_t extra_len,
           if (values[i] == NULL)
             continue;
           if (len - at < 8)
-            return fail (error, FS_ERROR_INVALID, where, "ZIP64 extra field is too short");
+            return fs_fail (error, FS_ERROR_INVALID, where, "ZIP64 extra field is too short");
           *values[i] = get_u64 (field + at);
           at += 8;
         }
       if (*disk == 0xFFFF)
         {
           if (len - at < 4)
-            return fail (error, FS_ERROR_INVALID, where, "ZIP64 extra field is too short");
+            return fs_fail (error, FS_ERROR_INVALID, where, "ZIP64 extra field is too short");
           *disk = get_u32 (field + at);
         }
       return TRUE;
     }
-  return fail (error, FS_ERROR_INVALID, where,
+  return fs_fail (error, FS_ERROR_INVALID, where,
                "sizes defer to a ZIP64 extra field that is missing");
 }
 
@@ -636,9 +624,9 @@ zip_read_name (const char *where, const uint8_t *bytes, size_t len, char **out,
                GError **error)
 {
   if (len == 0)
-    return fail (error, FS_ERROR_INVALID, where, "member has an empty name");
+    return fs_fail (error, FS_ERROR_INVALID, where, "member has an empty name");
   if (memchr (bytes, '\0', len) != NULL || !g_utf8_validate ((const char *) bytes, len, NULL))
-    return fail (error, FS_ERROR_INVALID, where, "member name is not valid UTF-8 text");
+    return fs_fail (error, FS_ERROR_INVALID, where, "member name is not valid UTF-8 text");
   *out = g_strndup ((const char *) bytes, len);
   return TRUE;
 }
@@ -653,17 +641,17 @@ zip_read_entry (const ZipArchive *zip, uint64_t *pos, uint64_t index, ZipEntry *
                                             zip->path, index);
 
   if (!in_range (*pos, ZIP_CENTRAL_SIZE, cd_end))
-    return fail (error, FS_ERROR_INVALID, where,
+    return fs_fail (error, FS_ERROR_INVALID, where,
                  "truncated: runs past the end of the central directory");
   const uint8_t *p = zip->data + *pos;
   if (get_u32 (p) != ZIP_CENTRAL_SIG)
-    return fail (error, FS_ERROR_INVALID, where, "bad signature");
+    return fs_fail (error, FS_ERROR_INVALID, where, "bad signature");
 
   size_t name_len = get_u16 (p + 28), extra_len = get_u16 (p + 30);
   size_t comment_len = get_u16 (p + 32);
   uint64_t total = ZIP_CENTRAL_SIZE + name_len + extra_len + comment_len;
   if (!in_range (*pos, total, cd_end))
-    return fail (error, FS_ERROR_INVALID, where,
+    return fs_fail (error, FS_ERROR_INVALID, where,
                  "truncated: runs past the end of the central directory");
 
   entry->flags = get_u16 (p + 8);
@@ -684,7 +672,7 @@ zip_read_entry (const ZipArchive *zip, uint64_t *pos, uint64_t index, ZipEntry *
         return FALSE;
     }
   if (disk != 0)
-    return fail (error, FS_ERROR_UNSUPPORTED, where,
+    return fs_fail (error, FS_ERROR_UNSUPPORTED, where,
                  "multi-disk ZIP archives are not supported");
   *pos += total;
   return TRUE;
@@ -712,7 +700,7 @@ zip_read_entries (const ZipArchive *zip, GError **error)
     }
   if (pos != zip->cd_offset + zip->cd_size)
     {
-      fail (error, FS_ERROR_INVALID, zip->path,
+      fs_fail (error, FS_ERROR_INVALID, zip->path,
             "central directory has %" PRIu64 " bytes after its %" PRIu64 " entries "
             "(the end record's entry count is wrong)",
             zip->cd_offset + zip->cd_size - pos, zip->n_entries);
@@ -728,16 +716,16 @@ zip_locate_data (const ZipArchive *zip, const ZipEntry *entry, const char *where
 {
   uint64_t local = entry->local_offset;
   if (!in_range (local, ZIP_LOCAL_SIZE, zip->cd_offset))
-    return fail (error, FS_ERROR_INVALID, where,
+    return fs_fail (error, FS_ERROR_INVALID, where,
                  "local header offset %" PRIu64 " lies outside the member data", local);
   const uint8_t *p = zip->data + local;
   if (get_u32 (p) != ZIP_LOCAL_SIG)
-    return fail (error, FS_ERROR_INVALID, where,
+    return fs_fail (error, FS_ERROR_INVALID, where,
                  "no local header at offset %" PRIu64, local);
 
   uint64_t start = local + ZIP_LOCAL_SIZE + get_u16 (p + 26) + get_u16 (p + 28);
   if (!in_range (start, entry->compressed_size, zip->cd_offset))
-    return fail (error, FS_ERROR_INVALID, where,
+    return fs_fail (error, FS_ERROR_INVALID, where,
                  "data (offset %" PRIu64 ", %" PRIu64 " bytes) runs past the member data",
                  start, entry->compressed_size);
   *out = zip->data + start;
@@ -752,7 +740,7 @@ zip_inflate (const char *where, const uint8_t *in, uint64_t in_size, uint64_t ou
   if ((out_size > 1024 && (out_size - 1024) / DEFLATE_MAX_RATIO > in_size)
       || out_size >= G_MAXSIZE)
     {
-      fail (error, FS_ERROR_INVALID, where,
+      fs_fail (error, FS_ERROR_INVALID, where,
             "declares %" PRIu64 " bytes, more than %" PRIu64 " deflated bytes can hold",
             out_size, in_size);
       return NULL;
@@ -763,7 +751,7 @@ zip_inflate (const char *where, const uint8_t *in, uint64_t in_size, uint64_t ou
   g_autofree uint8_t *out = g_try_malloc (capacity);
   if (out == NULL)
     {
-      fail (error, FS_ERROR_IO, where, "cannot allocate %zu bytes to inflate into",
+      fs_fail (error, FS_ERROR_IO, where, "cannot allocate %zu bytes to inflate into",
             capacity);
       return NULL;
     }
@@ -783,11 +771,11 @@ zip_inflate (const char *where, const uint8_t *in, uint64_t in_size, uint64_t ou
       if (result == G_CONVERTER_ERROR)
         {
           if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT))
-            fail (error, FS_ERROR_INVALID, where,
+            fs_fail (error, FS_ERROR_INVALID, where,
                   "deflate stream ends early (after %zu of %" PRIu64 " bytes)", n_out,
                   out_size);
           else
-            fail (error, FS_ERROR_INVALID, where, "deflate stream is corrupt: %s",
+            fs_fail (error, FS_ERROR_INVALID, where, "deflate stream is corrupt: %s",
                   local_error->message);
           return NULL;
         }
@@ -795,14 +783,14 @@ zip_inflate (const char *where, const uint8_t *in, uint64_t in_size, uint64_t ou
       n_out += n_written;
       if (n_out > out_size)
         {
-          fail (error, FS_ERROR_INVALID, where,
+          fs_fail (error, FS_ERROR_INVALID, where,
                 "deflate stream inflates to more than the %" PRIu64 " bytes declared",
                 out_size);
           return NULL;
         }
       if (result != G_CONVERTER_FINISHED && n_read == 0 && n_written == 0)
         {
-          fail (error, FS_ERROR_INVALID, where, "deflate stream makes no progress");
+          fs_fail (error, FS_ERROR_INVALID, where, "deflate stream makes no progress");
           return NULL;
         }
     }
@@ -810,14 +798,14 @@ zip_inflate (const char *where, const uint8_t *in, uint64_t in_size, uint64_t ou
 
   if (n_out != out_size)
     {
-      fail (error, FS_ERROR_INVALID, where,
+      fs_fail (error, FS_ERROR_INVALID, where,
             "deflate stream inflates to %zu bytes, fewer than the %" PRIu64 " declared",
             n_out, out_size);
       return NULL;
     }
   if (n_in != in_size)
     {
-      fail (error, FS_ERROR_INVALID, where, "%" PRIu64 " bytes follow the deflate stream",
+      fs_fail (error, FS_ERROR_INVALID, where, "%" PRIu64 " bytes follow the deflate stream",
             in_size - n_in);
       return NULL;
     }
@@ -832,12 +820,12 @@ zip_read_member (const ZipArchive *zip, const ZipEntry *entry, GBytes *bytes,
 
   if (entry->flags & (ZIP_FLAG_ENCRYPTED | ZIP_FLAG_STRONG))
     {
-      fail (error, FS_ERROR_UNSUPPORTED, where, "encrypted members are not supported");
+      fs_fail (error, FS_ERROR_UNSUPPORTED, where, "encrypted members are not supported");
       return NULL;
     }
   if (entry->method != ZIP_METHOD_STORED && entry->method != ZIP_METHOD_DEFLATE)
     {
-      fail (error, FS_ERROR_UNSUPPORTED, where,
+      fs_fail (error, FS_ERROR_UNSUPPORTED, where,
             "compression method %u is not supported (only stored and deflate)",
             entry->method);
       return NULL;
@@ -849,7 +837,7 @@ zip_read_member (const ZipArchive *zip, const ZipEntry *entry, GBytes *bytes,
     {
       if (entry->compressed_size != entry->uncompressed_size)
         {
-          fail (error, FS_ERROR_INVALID, where,
+          fs_fail (error, FS_ERROR_INVALID, where,
                 "stored member's compressed size %" PRIu64 " differs from its size %" PRIu64,
                 entry->compressed_size, entry->uncompressed_size);
           return NULL;
@@ -877,9 +865,9 @@ zip_add_member (const ZipArchive *zip, const ZipEntry *entry, GBytes *bytes,
   g_autofree char *where = g_strdup_printf ("%s: member %s", zip->path, entry->name);
   g_autofree char *name = g_strndup (entry->name, strlen (entry->name) - 4);
   if (name[0] == '\0')
-    return fail (error, FS_ERROR_INVALID, where, "empty array name");
+    return fs_fail (error, FS_ERROR_INVALID, where, "empty array name");
   if (fs_tensor_file_lookup (file, name) != NULL)
-    return fail (error, FS_ERROR_INVALID, where, "duplicate member name");
+    return fs_fail (error, FS_ERROR_INVALID, where, "duplicate member name");
 
   FsTensor *tensor = zip_read_member (zip, entry, bytes, where, name, error);
   if (tensor == NULL)
@@ -945,11 +933,11 @@ fs_npy_write_f32 (const char *path, const float *data, int n_dims, const int64_t
 
   if (n_dims < 0 || n_dims > FS_TENSOR_MAX_DIMS
       || !fs_shape_product (n_dims, shape, sizeof (float), &n_elements, &n_bytes))
-    return fail (error, FS_ERROR_INVALID, path, "cannot write an array of this shape");
+    return fs_fail (error, FS_ERROR_INVALID, path, "cannot write an array of this shape");
 
   g_autoptr(GString) header = npy_header_f32 (n_dims, shape);
   if (header->len > G_MAXUINT16 || n_bytes > G_MAXSSIZE - NPY_ALIGN - header->len)
-    return fail (error, FS_ERROR_INVALID, path, "array too large to write");
+    return fs_fail (error, FS_ERROR_INVALID, path, "array too large to write");
 
   g_autoptr(GString) out = g_string_sized_new (NPY_MAGIC_LEN + 4 + header->len + n_bytes);
   uint8_t preamble[NPY_MAGIC_LEN + 4] = { 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
@@ -971,6 +959,6 @@ fs_npy_write_f32 (const char *path, const float *data, int n_dims, const int64_t
 
   g_autoptr(GError) local_error = NULL;
   if (!g_file_set_contents (path, out->str, out->len, &local_error))
-    return fail (error, FS_ERROR_IO, path, "%s", local_error->message);
+    return fs_fail (error, FS_ERROR_IO, path, "%s", local_error->message);
   return TRUE;
 }

@@ -29,18 +29,6 @@ typedef struct {
   uint64_t end;
 } Entry;
 
-/* Sets `error` to "PATH: MESSAGE" and returns FALSE. */
-static gboolean G_GNUC_PRINTF (4, 5)
-fail (GError **error, FsError code, const char *path, const char *format, ...)
-{
-  va_list args;
-  va_start (args, format);
-  g_autofree char *message = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error (error, FS_ERROR, code, "%s: %s", path, message);
-  return FALSE;
-}
-
 /* A JSON number that is an exact, non-negative integer. */
 static gboolean
 json_to_uint (const cJSON *item, uint64_t *out)
@@ -74,7 +62,7 @@ parse_json_object (const char *path, const char *what, const char *text, size_t 
   /* Also refuses NUL bytes, so the copy below is the whole text. */
   if (!g_utf8_validate_len (text, length, NULL))
     {
-      fail (error, FS_ERROR_INVALID, path, "%s is not valid UTF-8", what);
+      fs_fail (error, FS_ERROR_INVALID, path, "%s is not valid UTF-8", what);
       return NULL;
     }
   /* A terminated copy: cJSON never has to be trusted with a length. */
@@ -83,20 +71,20 @@ parse_json_object (const char *path, const char *what, const char *text, size_t 
   cJSON *root = cJSON_ParseWithOpts (copy, &end, FALSE);
   if (root == NULL)
     {
-      fail (error, FS_ERROR_INVALID, path, "%s is not valid JSON (error at byte %td)",
+      fs_fail (error, FS_ERROR_INVALID, path, "%s is not valid JSON (error at byte %td)",
             what, end != NULL ? end - copy : (ptrdiff_t) 0);
       return NULL;
     }
   if (!only_json_space (end))
     {
-      fail (error, FS_ERROR_INVALID, path,
+      fs_fail (error, FS_ERROR_INVALID, path,
             "%s is not valid JSON (unexpected content at byte %td)", what, end - copy);
       cJSON_Delete (root);
       return NULL;
     }
   if (!cJSON_IsObject (root))
     {
-      fail (error, FS_ERROR_INVALID, path, "%s is not a JSON object", what);
+      fs_fail (error, FS_ERROR_INVALID, path, "%s is not a JSON object", what);
       cJSON_Delete (root);
       return NULL;
     }
@@ -109,18 +97,18 @@ split_file (const char *path, const uint8_t *bytes, size_t size, const char **he
             size_t *header_length, GError **error)
 {
   if (size < 8)
-    return fail (error, FS_ERROR_INVALID, path,
+    return fs_fail (error, FS_ERROR_INVALID, path,
                  "file is %zu bytes, shorter than 8 bytes (not a safetensors file)", size);
 
   uint64_t n = 0;
   for (int i = 7; i >= 0; i--)
     n = (n << 8) | bytes[i];
   if (n > HEADER_MAX)
-    return fail (error, FS_ERROR_INVALID, path,
+    return fs_fail (error, FS_ERROR_INVALID, path,
                  "header length %" G_GUINT64_FORMAT " exceeds the limit of %" G_GUINT64_FORMAT,
                  n, HEADER_MAX);
   if (n > size - 8)
-    return fail (error, FS_ERROR_INVALID, path,
+    return fs_fail (error, FS_ERROR_INVALID, path,
                  "header length %" G_GUINT64_FORMAT " runs past the end of the file (%zu bytes)",
                  n, size);
 
@@ -136,13 +124,13 @@ parse_metadata (const char *path, const cJSON *item, GHashTable *metadata, GErro
   if (cJSON_IsNull (item))
     return TRUE;
   if (!cJSON_IsObject (item))
-    return fail (error, FS_ERROR_INVALID, path, METADATA_KEY " is not a JSON object");
+    return fs_fail (error, FS_ERROR_INVALID, path, METADATA_KEY " is not a JSON object");
 
   const cJSON *child;
   cJSON_ArrayForEach (child, item)
     {
       if (!cJSON_IsString (child))
-        return fail (error, FS_ERROR_INVALID, path,
+        return fs_fail (error, FS_ERROR_INVALID, path,
                      METADATA_KEY " value of “%s” is not a string", child->string);
       g_hash_table_replace (metadata, g_strdup (child->string), g_strdup (child->valuestring));
     }
@@ -154,10 +142,10 @@ parse_dtype (const char *path, const cJSON *entry, Entry *out, GError **error)
 {
   const cJSON *item = cJSON_GetObjectItemCaseSensitive (entry, "dtype");
   if (!cJSON_IsString (item))
-    return fail (error, FS_ERROR_INVALID, path,
+    return fs_fail (error, FS_ERROR_INVALID, path,
                  "tensor “%s”: dtype is missing or not a string", out->name);
   if (!fs_dtype_from_name (item->valuestring, &out->dtype))
-    return fail (error, FS_ERROR_UNSUPPORTED, path, "tensor “%s”: unsupported dtype %s",
+    return fs_fail (error, FS_ERROR_UNSUPPORTED, path, "tensor “%s”: unsupported dtype %s",
                  out->name, item->valuestring);
   return TRUE;
 }
@@ -167,12 +155,12 @@ parse_shape (const char *path, const cJSON *entry, Entry *out, GError **error)
 {
   const cJSON *item = cJSON_GetObjectItemCaseSensitive (entry, "shape");
   if (!cJSON_IsArray (item))
-    return fail (error, FS_ERROR_INVALID, path,
+    return fs_fail (error, FS_ERROR_INVALID, path,
                  "tensor “%s”: shape is missing or not a list", out->name);
 
   int n_dims = cJSON_GetArraySize (item);
   if (n_dims > FS_TENSOR_MAX_DIMS)
-    return fail (error, FS_ERROR_UNSUPPORTED, path,
+    return fs_fail (error, FS_ERROR_UNSUPPORTED, path,
                  "tensor “%s” has %d dimensions (at most %d are supported)",
                  out->name, n_dims, FS_TENSOR_MAX_DIMS);
 
@@ -182,7 +170,7 @@ parse_shape (const char *path, const cJSON *entry, Entry *out, GError **error)
     {
       uint64_t value;
       if (!json_to_uint (dim, &value))
-        return fail (error, FS_ERROR_INVALID, path,
+        return fs_fail (error, FS_ERROR_INVALID, path,
                      "tensor “%s”: shape is not a list of non-negative integers", out->name);
       out->shape[i++] = (int64_t) value;
     }
@@ -197,11 +185,11 @@ parse_offsets (const char *path, const cJSON *entry, Entry *out, GError **error)
   if (!cJSON_IsArray (item) || cJSON_GetArraySize (item) != 2
       || !json_to_uint (cJSON_GetArrayItem (item, 0), &out->begin)
       || !json_to_uint (cJSON_GetArrayItem (item, 1), &out->end))
-    return fail (error, FS_ERROR_INVALID, path,
+    return fs_fail (error, FS_ERROR_INVALID, path,
                  "tensor “%s”: data_offsets is missing or not two non-negative integers",
                  out->name);
   if (out->begin > out->end)
-    return fail (error, FS_ERROR_INVALID, path,
+    return fs_fail (error, FS_ERROR_INVALID, path,
                  "tensor “%s”: data_offsets [%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT
                  "] end before they begin", out->name, out->begin, out->end);
   return TRUE;
@@ -217,10 +205,10 @@ check_size (const char *path, const Entry *entry, GError **error)
 
   if (!fs_shape_product (entry->n_dims, entry->shape, fs_dtype_size (entry->dtype),
                          &n_elements, &n_bytes))
-    return fail (error, FS_ERROR_INVALID, path, "tensor “%s”: shape %s overflows",
+    return fs_fail (error, FS_ERROR_INVALID, path, "tensor “%s”: shape %s overflows",
                  entry->name, shape);
   if ((uint64_t) n_bytes != entry->end - entry->begin)
-    return fail (error, FS_ERROR_INVALID, path,
+    return fs_fail (error, FS_ERROR_INVALID, path,
                  "tensor “%s”: data_offsets hold %" G_GUINT64_FORMAT
                  " bytes but %s %s needs %zu",
                  entry->name, entry->end - entry->begin, fs_dtype_name (entry->dtype),
@@ -233,7 +221,7 @@ parse_entry (const char *path, const cJSON *item, Entry *out, GError **error)
 {
   out->name = item->string;
   if (!cJSON_IsObject (item))
-    return fail (error, FS_ERROR_INVALID, path, "tensor “%s”: entry is not a JSON object",
+    return fs_fail (error, FS_ERROR_INVALID, path, "tensor “%s”: entry is not a JSON object",
                  out->name);
   return parse_dtype (path, item, out, error)
          && parse_shape (path, item, out, error)
@@ -269,16 +257,16 @@ check_layout (const char *path, const Entry *entries, guint n_entries, size_t da
     {
       const Entry *entry = sorted[i];
       if (i == 0 && entry->begin != 0)
-        return fail (error, FS_ERROR_INVALID, path,
+        return fs_fail (error, FS_ERROR_INVALID, path,
                      "tensor “%s” starts at offset %" G_GUINT64_FORMAT
                      " but the first tensor must start at 0", entry->name, entry->begin);
       if (entry->begin > expected)
-        return fail (error, FS_ERROR_INVALID, path,
+        return fs_fail (error, FS_ERROR_INVALID, path,
                      "tensor “%s” starts at offset %" G_GUINT64_FORMAT
                      ", leaving a hole after “%s” which ends at %" G_GUINT64_FORMAT,
                      entry->name, entry->begin, sorted[i - 1]->name, expected);
       if (entry->begin < expected)
-        return fail (error, FS_ERROR_INVALID, path,
+        return fs_fail (error, FS_ERROR_INVALID, path,
                      "tensor “%s” starts at offset %" G_GUINT64_FORMAT
                      ", overlapping “%s” which ends at %" G_GUINT64_FORMAT,
                      entry->name, entry->begin, sorted[i - 1]->name, expected);
@@ -286,7 +274,7 @@ check_layout (const char *path, const Entry *entries, guint n_entries, size_t da
     }
 
   if (expected != (uint64_t) data_length)
-    return fail (error, FS_ERROR_INVALID, path,
+    return fs_fail (error, FS_ERROR_INVALID, path,
                  "data buffer is %zu bytes but the tensors end at %" G_GUINT64_FORMAT " (%s)",
                  data_length, expected,
                  expected < data_length ? "trailing bytes" : "file too short for the offsets");
@@ -305,7 +293,7 @@ parse_entries (const char *path, const cJSON *root, GArray *entries, FsTensorFil
   cJSON_ArrayForEach (item, root)
     {
       if (!g_hash_table_add (seen, item->string))
-        return fail (error, FS_ERROR_INVALID, path, "duplicate tensor name “%s” in the header",
+        return fs_fail (error, FS_ERROR_INVALID, path, "duplicate tensor name “%s” in the header",
                      item->string);
       if (strcmp (item->string, METADATA_KEY) == 0)
         {
@@ -427,7 +415,7 @@ get_shard (const char *index_path, const char *folder, GHashTable *shards,
 
   if (!is_plain_file_name (shard_name))
     {
-      fail (error, FS_ERROR_INVALID, index_path,
+      fs_fail (error, FS_ERROR_INVALID, index_path,
             "shard name “%s” is not a plain file name in the index's folder", shard_name);
       return NULL;
     }
@@ -450,10 +438,10 @@ add_mapped_tensor (const char *index_path, const char *folder, GHashTable *shard
 {
   const char *name = item->string;
   if (!cJSON_IsString (item))
-    return fail (error, FS_ERROR_INVALID, index_path,
+    return fs_fail (error, FS_ERROR_INVALID, index_path,
                  "weight_map entry of “%s” is not a shard file name", name);
   if (fs_tensor_file_lookup (out, name) != NULL)
-    return fail (error, FS_ERROR_INVALID, index_path,
+    return fs_fail (error, FS_ERROR_INVALID, index_path,
                  "duplicate tensor name “%s” in weight_map", name);
 
   FsTensorFile *shard = get_shard (index_path, folder, shards, item->valuestring, error);
@@ -461,7 +449,7 @@ add_mapped_tensor (const char *index_path, const char *folder, GHashTable *shard
     return FALSE;
   const FsTensor *tensor = fs_tensor_file_lookup (shard, name);
   if (tensor == NULL)
-    return fail (error, FS_ERROR_NOT_FOUND, index_path,
+    return fs_fail (error, FS_ERROR_NOT_FOUND, index_path,
                  "tensor “%s” is missing from its shard %s", name, item->valuestring);
 
   FsTensor *copy = fs_tensor_new_view (index_path, name, tensor->dtype, tensor->n_dims,
@@ -485,7 +473,7 @@ fs_safetensors_open_index (const char *index_path, GError **error)
   const cJSON *weight_map = cJSON_GetObjectItemCaseSensitive (root, "weight_map");
   if (!cJSON_IsObject (weight_map))
     {
-      fail (error, FS_ERROR_INVALID, index_path, "weight_map is missing or not a JSON object");
+      fs_fail (error, FS_ERROR_INVALID, index_path, "weight_map is missing or not a JSON object");
       return NULL;
     }
 
