@@ -14,7 +14,8 @@ typedef struct {
   int       percent;
 } ProgressLine;
 
-/* A line per pair in logs; one line redrawn in place on a terminal. */
+/* A line per pair; on a terminal, each line's percentage is updated in place
+ * while its pair runs. */
 static void
 show_progress (double fraction, const char *message, gpointer user_data)
 {
@@ -22,6 +23,8 @@ show_progress (double fraction, const char *message, gpointer user_data)
   int percent = (int) (fraction * 100);
   gboolean new_message = g_strcmp0 (message, line->message) != 0;
 
+  if (line->tty && new_message && line->message != NULL)
+    fputc ('\n', stderr);
   if (line->tty && (new_message || percent != line->percent))
     fprintf (stderr, "\r\033[K[%3d%%] %s", percent, message);
   else if (!line->tty && new_message)

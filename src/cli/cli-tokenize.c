@@ -103,7 +103,7 @@ cli_tokenize (int argc, char **argv)
       g_autoptr(GError) io_error = NULL;
       if (!g_file_get_contents (text_file, &contents, &length, &io_error))
         {
-          g_set_error (&error, FS_ERROR, FS_ERROR_IO, "%s: %s", text_file, io_error->message);
+          fs_fail (&error, FS_ERROR_IO, text_file, "%s", io_error->message);
           return cli_fail (error);
         }
     }
@@ -118,8 +118,8 @@ cli_tokenize (int argc, char **argv)
       int32_t bos_id = fs_tokenizer_get_bos_id (tokenizer);
       if (bos_id < 0)
         {
-          g_set_error (&error, FS_ERROR, FS_ERROR_NOT_FOUND, "%s: the tokenizer has no BOS token",
-                       model != NULL ? model : tokenizer_path);
+          fs_fail (&error, FS_ERROR_NOT_FOUND, model != NULL ? model : tokenizer_path,
+                   "the tokenizer has no BOS token");
           return cli_fail (error);
         }
       ids = g_renew (int32_t, ids, n_ids + 1);

@@ -20,6 +20,7 @@ int  cli_map (int argc, char **argv);
 int  cli_encode (int argc, char **argv);
 int  cli_graph (int argc, char **argv);
 int  cli_tensors (int argc, char **argv);
+int  cli_tokenize (int argc, char **argv);
 
 /* Prints "flowscope-cli: error: <message>" and returns CLI_FAILED. */
 int  cli_fail (const GError *error);

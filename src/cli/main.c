@@ -16,6 +16,7 @@ static const struct {
   { "graph", cli_graph, "Build the flow graph of a feature" },
   { "map", cli_map, "Compute the all-pairs map of a set (top-k matches of every feature)" },
   { "encode", cli_encode, "Encode activations from a .npy file with one SAE" },
+  { "tokenize", cli_tokenize, "Split a text into tokens with a model's tokenizer" },
   { "tensors", cli_tensors, "List the tensors of a safetensors, .npz or .npy file" },
 };
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define HAVE_X86 1
 #endif
@@ -61,12 +62,31 @@ dot_half_avx2 (FsDtype dtype, const uint8_t *row, const float *x, int64_t n)
 
 typedef float (*DotHalf) (FsDtype, const uint8_t *, const float *, int64_t);
 
+#ifdef HAVE_X86
+/* AVX2, FMA and F16C, and an OS that saves the AVX registers. Asked of
+ * cpuid directly: clang 14's __builtin_cpu_supports does not know "f16c". */
+static gboolean
+has_avx2_fma_f16c (void)
+{
+  unsigned a, b, c, d;
+  if (!__get_cpuid (1, &a, &b, &c, &d))
+    return FALSE;
+  gboolean fma = c & (1u << 12), osxsave = c & (1u << 27), f16c = c & (1u << 29);
+  if (!(fma && osxsave && f16c))
+    return FALSE;
+  unsigned xcr0_low, xcr0_high;
+  __asm__ ("xgetbv" : "=a" (xcr0_low), "=d" (xcr0_high) : "c" (0));
+  if ((xcr0_low & 6) != 6)  /* XMM and YMM state */
+    return FALSE;
+  return __get_cpuid_count (7, 0, &a, &b, &c, &d) && (b & (1u << 5));
+}
+#endif
+
 static DotHalf
 pick_dot_half (void)
 {
 #ifdef HAVE_X86
-  if (__builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma")
-      && __builtin_cpu_supports ("f16c"))
+  if (has_avx2_fma_f16c ())
     return dot_half_avx2;
 #endif
   return dot_half_portable;
