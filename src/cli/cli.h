@@ -16,6 +16,8 @@ enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
 typedef int (*CliCommand) (int argc, char **argv);
 
 int  cli_info (int argc, char **argv);
+int  cli_logits (int argc, char **argv);
+int  cli_generate (int argc, char **argv);
 int  cli_map (int argc, char **argv);
 int  cli_encode (int argc, char **argv);
 int  cli_graph (int argc, char **argv);

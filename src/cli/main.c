@@ -16,6 +16,8 @@ static const struct {
   { "graph", cli_graph, "Build the flow graph of a feature" },
   { "map", cli_map, "Compute the all-pairs map of a set (top-k matches of every feature)" },
   { "encode", cli_encode, "Encode activations from a .npy file with one SAE" },
+  { "logits", cli_logits, "Next-token logits of a prompt" },
+  { "generate", cli_generate, "Continue a prompt with a model" },
   { "tokenize", cli_tokenize, "Split a text into tokens with a model's tokenizer" },
   { "tensors", cli_tensors, "List the tensors of a safetensors, .npz or .npy file" },
 };

@@ -15,18 +15,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <float.h>
+#include <math.h>
 #include <glib/gstdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "fs-error.h"
 
-/* Rows per block on each side. sgemm runs near its peak from about a
- * thousand rows on; at d_in = 2304, F32 blocks of 2048 rows and their
- * 2048 x 2048 product hold about 55 MB. FLOWSCOPE_MAP_BLOCK overrides it
- * (tests use small blocks to cross block edges). */
+/* Rows per block of b (blocks of a are twice as tall). sgemm runs near its
+ * peak from about a thousand rows on; at d_in = 2304, F32 blocks of 4096
+ * and 2048 rows and their product hold about 90 MB. FLOWSCOPE_MAP_BLOCK
+ * overrides it (tests use small blocks to cross block edges). */
 #define DEFAULT_BLOCK_ROWS 2048
-#define MAX_BLOCK_ROWS     8192
+#define MAX_BLOCK_ROWS     4096
 
 /* ------------------------------------------------------------ running top-k */
 
@@ -99,39 +100,173 @@ top_k_offer (TopK *top, int64_t row, int64_t index, float score)
     top->gate[row] = list[n - 1].score - top->margin;
 }
 
-/* Rows row0 + i (unit rows a, [n_rows, d]) against candidates col0 + j (unit
- * rows b, [n_cols, d]), c = a b^T. The gate almost always holds a score
- * back: per score, a load, a compare and a predictable branch. */
-static void
-scan_rows (TopK *top, int64_t row0, const float *c, int64_t n_rows, int64_t n_cols,
-           int64_t col0, const float *a, const float *b, int64_t d)
+/* The scans read every score once or twice, so they go 8 at a time: the
+ * usual answer, "none of these 8 can enter", is one vector compare. */
+#define LANES 8
+
+static inline gboolean
+any_above (const float *s, float gate)
 {
-  for (int64_t i = 0; i < n_rows; i++)
+  int any = 0;
+  for (int l = 0; l < LANES; l++)
+    any |= s[l] > gate;
+  return any;
+}
+
+static inline gboolean
+any_above_each (const float *s, const float *gates)
+{
+  int any = 0;
+  for (int l = 0; l < LANES; l++)
+    any |= s[l] > gates[l];
+  return any;
+}
+
+/* Inserts s into best[k] (sorted down, -inf when unused) if it beats the last. */
+static inline void
+keep_largest (float *best, int k, float s)
+{
+  int p = k - 1;
+  if (!(s > best[p]))
+    return;
+  for (; p > 0 && best[p - 1] < s; p--)
+    best[p] = best[p - 1];
+  best[p] = s;
+}
+
+/* One block of scores c = a b^T, a [n_rows, d] and b [n_cols, d] unit rows,
+ * for rows row0 + i of a against columns col0 + j of b. */
+typedef struct {
+  const float *c, *a, *b;
+  int64_t      n_rows, n_cols, d, row0, col0;
+  float       *best, *floor, *gate;   /* scan_columns' scratch: [n_cols, k], [n_cols] x 2 */
+} Block;
+
+/* A list still filling up would take, and score exactly, dozens of a
+ * block's candidates; the block's own k-th best sgemm score bounds that: a
+ * candidate more than the margin below it has k better ones in this very
+ * block. Found only while lists fill (the first block on each side). */
+static float
+row_floor (const float *ci, int64_t n, int k, float margin)
+{
+  float best[FS_MATCH_MAX_K];
+  int64_t j = 0;
+
+  for (int m = 0; m < k; m++)
+    best[m] = -INFINITY;
+  for (; j + LANES <= n; j += LANES)
+    if (any_above (ci + j, best[k - 1]))
+      for (int l = 0; l < LANES; l++)
+        keep_largest (best, k, ci[j + l]);
+  for (; j < n; j++)
+    keep_largest (best, k, ci[j]);
+  return best[k - 1] - margin;
+}
+
+static inline void
+row_candidate (TopK *top, const Block *blk, int64_t i, int64_t j, float floor, float *gate)
+{
+  int64_t row = blk->row0 + i;
+  if (G_LIKELY (!(blk->c[i * blk->n_cols + j] > *gate)))
+    return;
+  top_k_offer (top, row, blk->col0 + j,
+               unit_dot (blk->a + i * blk->d, blk->b + j * blk->d, blk->d));
+  *gate = MAX (top->gate[row], floor);
+}
+
+/* Each row's list against the block's columns. */
+static void
+scan_rows (TopK *top, const Block *blk)
+{
+  for (int64_t i = 0; i < blk->n_rows; i++)
     {
-      const float *ci = c + i * n_cols;
-      float gate = top->gate[row0 + i];
-      for (int64_t j = 0; j < n_cols; j++)
-        if (G_UNLIKELY (ci[j] > gate))
-          {
-            top_k_offer (top, row0 + i, col0 + j, unit_dot (a + i * d, b + j * d, d));
-            gate = top->gate[row0 + i];
-          }
+      const float *ci = blk->c + i * blk->n_cols;
+      int64_t row = blk->row0 + i, j = 0;
+      float floor = top->n[row] < top->k
+                    ? row_floor (ci, blk->n_cols, top->k, top->margin) : -INFINITY;
+      float gate = MAX (top->gate[row], floor);
+
+      for (; j + LANES <= blk->n_cols; j += LANES)
+        if (G_UNLIKELY (any_above (ci + j, gate)))
+          for (int l = 0; l < LANES; l++)
+            row_candidate (top, blk, i, j + l, floor, &gate);
+      for (; j < blk->n_cols; j++)
+        row_candidate (top, blk, i, j, floor, &gate);
     }
 }
 
-/* The same block read by columns: the lists of col0 + j against candidates
- * row0 + i, walked in memory order with a gate per column. */
-static void
-scan_columns (TopK *top, int64_t col0, const float *c, int64_t n_rows, int64_t n_cols,
-              int64_t row0, const float *a, const float *b, int64_t d)
+/* Column j's k best so far in best[j * k..], its k-th also in last[j]. */
+static inline void
+column_keep (float *best, float *last, int k, int64_t j, float s)
 {
-  float *gate = top->gate + col0;
-  for (int64_t i = 0; i < n_rows; i++)
+  if (!(s > last[j]))
+    return;
+  keep_largest (best + j * k, k, s);
+  last[j] = best[j * k + k - 1];
+}
+
+/* row_floor for every column of the block at once, into blk->floor. */
+static void
+column_floors (const Block *blk, int k, float margin)
+{
+  float *best = blk->best, *last = blk->floor;
+
+  for (int64_t j = 0; j < blk->n_cols * k; j++)
+    best[j] = -INFINITY;
+  for (int64_t j = 0; j < blk->n_cols; j++)
+    last[j] = -INFINITY;
+  for (int64_t i = 0; i < blk->n_rows; i++)
     {
-      const float *ci = c + i * n_cols;
-      for (int64_t j = 0; j < n_cols; j++)
-        if (G_UNLIKELY (ci[j] > gate[j]))
-          top_k_offer (top, col0 + j, row0 + i, unit_dot (a + i * d, b + j * d, d));
+      const float *ci = blk->c + i * blk->n_cols;
+      int64_t j = 0;
+      for (; j + LANES <= blk->n_cols; j += LANES)
+        if (any_above_each (ci + j, last + j))
+          for (int l = 0; l < LANES; l++)
+            column_keep (best, last, k, j + l, ci[j + l]);
+      for (; j < blk->n_cols; j++)
+        column_keep (best, last, k, j, ci[j]);
+    }
+  for (int64_t j = 0; j < blk->n_cols; j++)
+    last[j] -= margin;
+}
+
+static inline void
+column_candidate (TopK *top, const Block *blk, int64_t i, int64_t j)
+{
+  if (G_LIKELY (!(blk->c[i * blk->n_cols + j] > blk->gate[j])))
+    return;
+  top_k_offer (top, blk->col0 + j, blk->row0 + i,
+               unit_dot (blk->a + i * blk->d, blk->b + j * blk->d, blk->d));
+  blk->gate[j] = MAX (top->gate[blk->col0 + j], blk->floor[j]);
+}
+
+/* The same block read by columns, for the columns' lists against its rows,
+ * walked in memory order with a floor and a gate per column. */
+static void
+scan_columns (TopK *top, const Block *blk)
+{
+  gboolean filling = FALSE;
+  for (int64_t j = 0; j < blk->n_cols; j++)
+    filling |= top->n[blk->col0 + j] < top->k;
+  if (filling)
+    column_floors (blk, top->k, top->margin);
+  for (int64_t j = 0; j < blk->n_cols; j++)
+    {
+      if (!filling)
+        blk->floor[j] = -INFINITY;
+      blk->gate[j] = MAX (top->gate[blk->col0 + j], blk->floor[j]);
+    }
+
+  for (int64_t i = 0; i < blk->n_rows; i++)
+    {
+      const float *ci = blk->c + i * blk->n_cols;
+      int64_t j = 0;
+      for (; j + LANES <= blk->n_cols; j += LANES)
+        if (G_UNLIKELY (any_above_each (ci + j, blk->gate + j)))
+          for (int l = 0; l < LANES; l++)
+            column_candidate (top, blk, i, j + l);
+      for (; j < blk->n_cols; j++)
+        column_candidate (top, blk, i, j);
     }
 }
 
@@ -194,12 +329,37 @@ report (Progress *progress, const char *message)
                         message, progress->user_data);
 }
 
-/* Scratch for one block product: row blocks of a and b, and their scores. */
+/* Scratch for the products: blocks of unit rows of a and b, their scores,
+ * and scan_columns' state. */
 typedef struct {
-  int    block;
-  float *a, *b, *c;
+  int64_t  a_rows, b_rows;
+  float   *a, *b, *c, *best, *floor, *gate;
 } Blocks;
 
+static void
+blocks_init (Blocks *blocks, int64_t b_rows, int64_t d_max)
+{
+  /* Taller blocks of a mean fewer passes over b, each converting it again. */
+  blocks->a_rows = 2 * b_rows;
+  blocks->b_rows = b_rows;
+  blocks->a = g_new (float, (size_t) (blocks->a_rows * d_max));
+  blocks->b = g_new (float, (size_t) (b_rows * d_max));
+  blocks->c = g_new (float, (size_t) (blocks->a_rows * b_rows));
+  blocks->best = g_new (float, (size_t) (b_rows * FS_MATCH_MAX_K));
+  blocks->floor = g_new (float, (size_t) b_rows);
+  blocks->gate = g_new (float, (size_t) b_rows);
+}
+
+static void
+blocks_clear (Blocks *blocks)
+{
+  g_clear_pointer (&blocks->a, g_free);
+  g_clear_pointer (&blocks->b, g_free);
+  g_clear_pointer (&blocks->c, g_free);
+  g_clear_pointer (&blocks->best, g_free);
+  g_clear_pointer (&blocks->floor, g_free);
+  g_clear_pointer (&blocks->gate, g_free);
+}
 
 static gboolean
 compute_product (const Product *product, Blocks *blocks, TopK *rows, TopK *columns,
@@ -207,27 +367,27 @@ compute_product (const Product *product, Blocks *blocks, TopK *rows, TopK *colum
                  GError **error)
 {
   int64_t n_a = fs_sae_get_d_sae (product->a), n_b = fs_sae_get_d_sae (product->b);
-  int64_t d = fs_sae_get_d_in (product->a), block = blocks->block;
+  int64_t d = fs_sae_get_d_in (product->a);
+  Block blk = { .c = blocks->c, .a = blocks->a, .b = blocks->b, .d = d,
+                .best = blocks->best, .floor = blocks->floor, .gate = blocks->gate };
 
-  /* b's blocks arrive in index order within each pass over a, and a's blocks
-   * in index order across passes: both scans see candidates in order. */
-  for (int64_t a0 = 0; a0 < n_a; a0 += block)
+  for (blk.row0 = 0; blk.row0 < n_a; blk.row0 += blocks->a_rows)
     {
-      int64_t na = MIN (block, n_a - a0);
-      fs_sae_read_unit_decoder_rows (product->a, a0, na, blocks->a);
-      for (int64_t b0 = 0; b0 < n_b; b0 += block)
+      blk.n_rows = MIN (blocks->a_rows, n_a - blk.row0);
+      fs_sae_read_unit_decoder_rows (product->a, blk.row0, blk.n_rows, blocks->a);
+      for (blk.col0 = 0; blk.col0 < n_b; blk.col0 += blocks->b_rows)
         {
-          int64_t nb = MIN (block, n_b - b0);
+          blk.n_cols = MIN (blocks->b_rows, n_b - blk.col0);
           if (g_cancellable_set_error_if_cancelled (cancellable, error))
             return FALSE;
-          fs_sae_read_unit_decoder_rows (product->b, b0, nb, blocks->b);
-          cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (blasint) na, (blasint) nb,
-                       (blasint) d, 1.0f, blocks->a, (blasint) d, blocks->b, (blasint) d,
-                       0.0f, blocks->c, (blasint) nb);
-          scan_rows (rows, a0, blocks->c, na, nb, b0, blocks->a, blocks->b, d);
+          fs_sae_read_unit_decoder_rows (product->b, blk.col0, blk.n_cols, blocks->b);
+          cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (blasint) blk.n_rows,
+                       (blasint) blk.n_cols, (blasint) d, 1.0f, blocks->a, (blasint) d,
+                       blocks->b, (blasint) d, 0.0f, blocks->c, (blasint) blk.n_cols);
+          scan_rows (rows, &blk);
           if (columns != NULL)
-            scan_columns (columns, b0, blocks->c, na, nb, a0, blocks->a, blocks->b, d);
-          progress->done += (double) na * (double) nb * (double) d;
+            scan_columns (columns, &blk);
+          progress->done += (double) blk.n_rows * (double) blk.n_cols * (double) d;
           report (progress, name);
         }
     }
@@ -239,8 +399,7 @@ compute_product (const Product *product, Blocks *blocks, TopK *rows, TopK *colum
 static gboolean
 io_fail (GError **error, const char *path, int saved_errno)
 {
-  g_set_error (error, FS_ERROR, FS_ERROR_IO, "%s: %s", path, g_strerror (saved_errno));
-  return FALSE;
+  return fs_fail (error, FS_ERROR_IO, path, "%s", g_strerror (saved_errno));
 }
 
 static gboolean
@@ -442,18 +601,15 @@ fs_flow_map_compute (FsSaeSet *set, const char *path, int k, FsMapProgress progr
 {
   g_return_val_if_fail (set != NULL && path != NULL, FALSE);
   if (k < 1 || k > FS_MATCH_MAX_K)
-    {
-      g_set_error (error, FS_ERROR, FS_ERROR_INVALID, "%s: top-k is %d, not between 1 and %d",
-                   path, k, FS_MATCH_MAX_K);
-      return FALSE;
-    }
+    return fs_fail (error, FS_ERROR_INVALID, path, "top-k is %d, not between 1 and %d", k,
+                    FS_MATCH_MAX_K);
 
   g_autoptr(FsMapPlan) plan = fs_map_plan_new (set, k);
   g_autoptr(GArray) products = plan_products (plan);
   g_autofree char *partial = g_strconcat (path, ".partial", NULL);
   g_autofree gboolean *complete = g_new0 (gboolean, MAX (plan->relations->len, 1));
   Progress state = { progress, user_data, 0, 0 };
-  Blocks blocks = { block_rows (), NULL, NULL, NULL };
+  Blocks blocks = { 0 };
   int64_t d_max = 1;
   guint n_done = 0;
   gboolean resumed;
@@ -480,9 +636,8 @@ fs_flow_map_compute (FsSaeSet *set, const char *path, int k, FsMapProgress progr
       report (&state, message);
     }
 
-  blocks.a = g_new (float, (size_t) blocks.block * (size_t) d_max);
-  blocks.b = g_new (float, (size_t) blocks.block * (size_t) d_max);
-  blocks.c = g_new (float, (size_t) blocks.block * (size_t) blocks.block);
+  if (n_done < products->len)
+    blocks_init (&blocks, block_rows (), d_max);
   gboolean ok = TRUE;
   for (guint i = 0; ok && i < products->len; i++)
     {
@@ -491,9 +646,7 @@ fs_flow_map_compute (FsSaeSet *set, const char *path, int k, FsMapProgress progr
         ok = run_product (product, plan, fd, partial, &blocks, &state, cancellable,
                           &local_error);
     }
-  g_free (blocks.a);
-  g_free (blocks.b);
-  g_free (blocks.c);
+  blocks_clear (&blocks);
 
   if (ok && fsync (fd) != 0)
     ok = io_fail (&local_error, partial, errno);
@@ -508,8 +661,8 @@ fs_flow_map_compute (FsSaeSet *set, const char *path, int k, FsMapProgress progr
     }
   if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                 "%s: cancelled; %s keeps the finished pairs and the same run resumes "
-                 "from it", path, partial);
+                 "%s: cancelled; %s keeps the finished pairs, and computing the same "
+                 "map again resumes from it", path, partial);
   else
     g_propagate_error (error, g_steal_pointer (&local_error));
   return FALSE;

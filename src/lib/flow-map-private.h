@@ -63,6 +63,7 @@ typedef struct {
  * file be resumed and an opened map be checked byte for byte. */
 typedef struct {
   int         k;
+  GArray     *fingerprints;  /* of the selected SAEs, in position order (flow-map.c) */
   GArray     *relations;     /* FsMapPlanRelation, in file order */
   GPtrArray  *warnings;      /* char *, NULL-terminated */
   GByteArray *head;          /* header and both tables as written, flags 0 */

@@ -214,7 +214,7 @@ FsMapPlan *
 fs_map_plan_new (FsSaeSet *set, int k)
 {
   g_autoptr(FsMapPlan) plan = g_new0 (FsMapPlan, 1);
-  g_autoptr(GArray) fingerprints = g_array_new (FALSE, TRUE, sizeof (Fingerprint));
+  GArray *fingerprints = plan->fingerprints = g_array_new (FALSE, TRUE, sizeof (Fingerprint));
 
   plan->k = k;
   plan->relations = g_array_new (FALSE, TRUE, sizeof (FsMapPlanRelation));
@@ -282,6 +282,7 @@ fs_map_plan_free (FsMapPlan *plan)
 {
   if (plan == NULL)
     return;
+  g_clear_pointer (&plan->fingerprints, g_array_unref);
   g_clear_pointer (&plan->relations, g_array_unref);
   g_clear_pointer (&plan->warnings, g_ptr_array_unref);
   g_clear_pointer (&plan->head, g_byte_array_unref);
@@ -309,25 +310,19 @@ relation_key (int layer, FsMapRelation relation)
   return GINT_TO_POINTER ((layer + 1) * FS_MAP_N_RELATIONS + (int) relation);
 }
 
-static gboolean
-fail (GError **error, const char *path, const char *format, ...) G_GNUC_PRINTF (3, 4);
-
-static gboolean
-fail (GError **error, const char *path, const char *format, ...)
-{
-  va_list args;
-  va_start (args, format);
-  g_autofree char *message = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error (error, FS_ERROR, FS_ERROR_INVALID, "%s: %s", path, message);
-  return FALSE;
-}
-
 /* Whether [offset, offset + size) lies in a file of `file_size` bytes. */
 static gboolean
 inside (guint64 offset, guint64 size, guint64 file_size)
 {
   return offset <= file_size && size <= file_size - offset;
+}
+
+static int
+compare_positions (const Fingerprint *a, const Fingerprint *b)
+{
+  if (a->layer != b->layer)
+    return a->layer < b->layer ? -1 : 1;
+  return a->site == b->site ? 0 : a->site < b->site ? -1 : 1;
 }
 
 static gboolean
@@ -340,73 +335,89 @@ parse_fingerprints (const char *path, const uint8_t *data, guint64 offset, guint
       read_fingerprint (data + offset + (guint64) i * FS_MAP_FINGERPRINT_SIZE, &f);
       if (f.layer < FS_LAYER_EMBED || f.layer > MAX_LAYER || f.site > FS_SITE_ATT
           || f.dtype > FS_DTYPE_F64 || f.flags > 1 || f.d_in <= 0 || f.d_sae <= 0)
-        return fail (error, path, "SAE fingerprint %u is invalid", i);
-      if (i > 0)
-        {
-          const Fingerprint *prev = &g_array_index (out, Fingerprint, i - 1);
-          if (prev->layer > f.layer || (prev->layer == f.layer && prev->site >= f.site))
-            return fail (error, path, "SAE fingerprints are not in position order");
-        }
+        return fs_fail (error, FS_ERROR_INVALID, path, "SAE fingerprint %u is invalid",
+                        i);
+      if (i > 0 && compare_positions (&g_array_index (out, Fingerprint, i - 1), &f) >= 0)
+        return fs_fail (error, FS_ERROR_INVALID, path,
+                        "SAE fingerprints are not in position order");
       g_array_append_val (out, f);
     }
   return TRUE;
 }
 
+/* Binary search: the fingerprints were checked to be in position order. */
 static const Fingerprint *
 find_fingerprint (GArray *fingerprints, int layer, FsSite site)
 {
-  for (guint i = 0; i < fingerprints->len; i++)
+  Fingerprint key = { .layer = layer, .site = site };
+  guint low = 0, high = fingerprints->len;
+
+  while (low < high)
     {
-      const Fingerprint *f = &g_array_index (fingerprints, Fingerprint, i);
-      if (f->layer == layer && f->site == site)
+      guint middle = low + (high - low) / 2;
+      const Fingerprint *f = &g_array_index (fingerprints, Fingerprint, middle);
+      int order = compare_positions (f, &key);
+      if (order == 0)
         return f;
+      if (order < 0)
+        low = middle + 1;
+      else
+        high = middle;
     }
   return NULL;
 }
 
 /* Relation entry `index`, checked against the format and the fingerprints.
- * `*end` is where the previous sections ended; it becomes where this
- * relation's end, so that sections cannot overlap. */
+ * `*end` is where the previous relation's sections ended; it becomes where
+ * this one's end, so that no two sections overlap. */
 static gboolean
 parse_relation (const char *path, const uint8_t *data, guint64 size, guint64 table,
                 guint index, int k, GArray *fingerprints, guint64 *end, MapRelation *out,
                 GError **error)
 {
   const uint8_t *p = data + table + (guint64) index * FS_MAP_RELATION_SIZE;
-  int32_t layer = (int32_t) fs_map_get_u32 (p + 0), target_layer = (int32_t) fs_map_get_u32 (p + 8);
-  guint32 source_site = fs_map_get_u32 (p + 4), target_site = fs_map_get_u32 (p + 12);
-  guint32 relation = fs_map_get_u32 (p + 16), flags = fs_map_get_u32 (p + 20), rel_k = fs_map_get_u32 (p + 24);
-  int64_t rows = (int64_t) fs_map_get_u64 (p + 32), target_rows = (int64_t) fs_map_get_u64 (p + 40);
+  int32_t layer = (int32_t) fs_map_get_u32 (p + 0);
+  guint32 source_site = fs_map_get_u32 (p + 4);
+  int32_t target_layer = (int32_t) fs_map_get_u32 (p + 8);
+  guint32 target_site = fs_map_get_u32 (p + 12);
+  guint32 relation = fs_map_get_u32 (p + 16), flags = fs_map_get_u32 (p + 20);
+  guint32 rel_k = fs_map_get_u32 (p + 24);
+  int64_t rows = (int64_t) fs_map_get_u64 (p + 32);
+  int64_t target_rows = (int64_t) fs_map_get_u64 (p + 40);
   guint64 indices = fs_map_get_u64 (p + 48), scores = fs_map_get_u64 (p + 56);
   int expected_layer;
   FsSite expected_site;
 
   if (layer < FS_LAYER_EMBED || layer > MAX_LAYER || source_site != FS_SITE_RES
       || relation >= FS_MAP_N_RELATIONS)
-    return fail (error, path, "relation %u: invalid source or kind", index);
+    return fs_fail (error, FS_ERROR_INVALID, path, "relation %u: invalid source or kind",
+                    index);
   relation_target (layer, relation, &expected_layer, &expected_site);
   if (target_layer != expected_layer || target_site != expected_site)
-    return fail (error, path, "relation %u: its target is not the %s position of layer %d",
-                 index, relation_names[relation], layer);
+    return fs_fail (error, FS_ERROR_INVALID, path,
+                    "relation %u: its target is not the %s position of layer %d", index,
+                    relation_names[relation], layer);
   if (rel_k != (guint32) k)
-    return fail (error, path, "relation %u: K is %u, the header's is %d", index, rel_k, k);
+    return fs_fail (error, FS_ERROR_INVALID, path, "relation %u: K is %u, the header's is %d",
+                    index, rel_k, k);
   if (flags != FS_MAP_FLAG_COMPLETE)
-    return fail (error, path, "relation %u was never completed: the map is unfinished",
-                 index);
+    return fs_fail (error, FS_ERROR_INVALID, path,
+                    "relation %u was never completed: the map is unfinished", index);
 
   const Fingerprint *source = find_fingerprint (fingerprints, layer, FS_SITE_RES);
   const Fingerprint *target = find_fingerprint (fingerprints, target_layer, target_site);
   if (source == NULL || target == NULL || source->d_sae != rows
       || target->d_sae != target_rows || rows > G_MAXINT32 || target_rows > G_MAXINT32)
-    return fail (error, path, "relation %u: its positions or sizes do not match the SAE "
-                 "fingerprints", index);
+    return fs_fail (error, FS_ERROR_INVALID, path,
+                    "relation %u: its positions or sizes do not match the SAE fingerprints",
+                    index);
 
   guint64 section = (guint64) rows * (guint64) k * 4;
   if (indices % FS_MAP_ALIGN != 0 || scores % FS_MAP_ALIGN != 0 || indices < *end
       || !inside (indices, section, size) || scores < indices + section
       || !inside (scores, section, size))
-    return fail (error, path, "relation %u: its data is misplaced (outside the file, "
-                 "overlapping or unaligned)", index);
+    return fs_fail (error, FS_ERROR_INVALID, path, "relation %u: its data is misplaced "
+                    "(outside the file, overlapping or unaligned)", index);
   *end = scores + section;
 
   out->info = (FsMapRelationInfo) {
@@ -432,7 +443,8 @@ parse_relations (FsFlowMap *map, const char *path, const uint8_t *data, guint64 
         return FALSE;
       gpointer key = relation_key (rel.info.layer, rel.info.relation);
       if (g_hash_table_contains (map->by_key, key))
-        return fail (error, path, "relation %u repeats an earlier one", i);
+        return fs_fail (error, FS_ERROR_INVALID, path, "relation %u repeats an earlier one",
+                        i);
       g_array_append_val (map->relations, rel);
       g_hash_table_insert (map->by_key, key, GUINT_TO_POINTER (i + 1));
     }
@@ -455,15 +467,15 @@ parse (const char *path, GBytes *bytes, GArray *fingerprints, GError **error)
 
   if (size < FS_MAP_HEADER_SIZE || memcmp (data, FS_MAP_MAGIC, 8) != 0)
     {
-      fail (error, path, "not a Flowscope map");
+      fs_fail (error, FS_ERROR_INVALID, path, "not a Flowscope map");
       return NULL;
     }
   guint32 version = fs_map_get_u32 (data + 8);
   if (version != FS_MAP_VERSION)
     {
-      g_set_error (error, FS_ERROR, FS_ERROR_UNSUPPORTED,
-                   "%s: map format version %u; this Flowscope reads version %d", path,
-                   version, FS_MAP_VERSION);
+      fs_fail (error, FS_ERROR_UNSUPPORTED, path,
+               "map format version %u; this Flowscope reads version %d", version,
+               FS_MAP_VERSION);
       return NULL;
     }
 
@@ -474,18 +486,19 @@ parse (const char *path, GBytes *bytes, GArray *fingerprints, GError **error)
   guint64 fingerprints_size = (guint64) n_fingerprints * FS_MAP_FINGERPRINT_SIZE;
 
   if (file_size != size)
-    fail (error, path, "the file has %" G_GSIZE_FORMAT " bytes, its header says %"
-          G_GUINT64_FORMAT " (truncated?)", size, file_size);
+    fs_fail (error, FS_ERROR_INVALID, path, "the file has %" G_GSIZE_FORMAT " bytes, its "
+             "header says %" G_GUINT64_FORMAT " (truncated?)", size, file_size);
   else if (header_size != FS_MAP_HEADER_SIZE || fs_map_get_u32 (data + 28) != 0
            || fs_map_get_u64 (data + 56) != 0)
-    fail (error, path, "invalid header");
+    fs_fail (error, FS_ERROR_INVALID, path, "invalid header");
   else if (k < 1 || k > FS_MATCH_MAX_K)
-    fail (error, path, "K is %u, not between 1 and %d", k, FS_MATCH_MAX_K);
+    fs_fail (error, FS_ERROR_INVALID, path, "K is %u, not between 1 and %d", k,
+             FS_MATCH_MAX_K);
   else if (fingerprints_at < FS_MAP_HEADER_SIZE
            || !inside (fingerprints_at, fingerprints_size, size)
            || relations_at < fingerprints_at + fingerprints_size
            || !inside (relations_at, (guint64) n_relations * FS_MAP_RELATION_SIZE, size))
-    fail (error, path, "its tables lie outside the file or overlap");
+    fs_fail (error, FS_ERROR_INVALID, path, "its tables lie outside the file or overlap");
   else
     {
       map->k = (int) k;
@@ -506,14 +519,6 @@ fs_flow_map_parse (const char *path, GBytes *bytes, GError **error)
 }
 
 /* ------------------------------------------------------------ the set check */
-
-static int
-compare_positions (const Fingerprint *a, const Fingerprint *b)
-{
-  if (a->layer != b->layer)
-    return a->layer < b->layer ? -1 : 1;
-  return a->site == b->site ? 0 : a->site < b->site ? -1 : 1;
-}
 
 /* What differs at one position, or NULL when nothing does. */
 static char *
@@ -594,15 +599,11 @@ fs_flow_map_open (const char *path, FsSaeSet *set, GError **error)
     return NULL;
 
   g_autoptr(FsMapPlan) plan = fs_map_plan_new (set, map->k);
-  g_autoptr(GArray) expected = g_array_new (FALSE, TRUE, sizeof (Fingerprint));
-  guint n_expected = fs_map_get_u32 (plan->head->data + 20);
-  parse_fingerprints (path, plan->head->data, FS_MAP_HEADER_SIZE, n_expected, expected, NULL);
-  g_autofree char *difference = describe_difference (fingerprints, expected);
+  g_autofree char *difference = describe_difference (fingerprints, plan->fingerprints);
   if (difference != NULL)
     {
-      g_set_error (error, FS_ERROR, FS_ERROR_INVALID,
-                   "%s: this map was computed for a different SAE set (%s)", path,
-                   difference);
+      fs_fail (error, FS_ERROR_INVALID, path,
+               "this map was computed for a different SAE set (%s)", difference);
       return NULL;
     }
 
@@ -617,8 +618,8 @@ fs_flow_map_open (const char *path, FsSaeSet *set, GError **error)
     }
   if (!same)
     {
-      fail (error, path, "its relations are not those of this SAE set (written by another "
-            "version of Flowscope?)");
+      fs_fail (error, FS_ERROR_INVALID, path, "its relations are not those of this SAE set "
+               "(written by another version of Flowscope?)");
       return NULL;
     }
 

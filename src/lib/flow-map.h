@@ -56,6 +56,8 @@
  * final file; a relation's "complete" flag is written after its data is on
  * disk. Running the computation again with the same set and K continues from
  * the complete relations; the finished file is renamed into place.
+ *
+ * An opened map is immutable: lookups may come from any thread.
  */
 #pragma once
 

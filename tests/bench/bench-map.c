@@ -1,16 +1,19 @@
 /* bench-map: the all-pairs map of one pair of Gemma-Scope-sized residual
- * SAEs (two 16384 x 2304 decoders with random content: one product, serving
- * "next" of 0/res and "prev" of 1/res), against a bare OpenBLAS sgemm of the
- * same shape in the same process: once in the map's own blocks (2048 x 2048
- * products) and once in full-height panels (16384 x 2048). Medians of runs,
- * warm (decoders in the page cache, norms computed). F32, then BF16.
+ * SAEs (two 16384 x 2304 decoders with random content: one product serving
+ * "next" of 0/res and "prev" of 1/res), against a bare OpenBLAS sgemm of
+ * the same shape, [16384, 2304] x [2304, 16384], in the same process on
+ * ready F32 operands: in the map's tiles (4096 x 2048), in 2048 x 2048
+ * tiles and in full-height panels (16384 x 2048). Runs are interleaved so
+ * that a busy machine slows each kind alike; medians. Warm: decoders in the
+ * page cache, norms computed. F32 and BF16 decoders.
  *
  * Extra memory is the peak of anonymous resident memory (RssAnon, sampled at
- * every progress report) above its level before the run: the mapped
- * decoders themselves are file pages and are not counted.
+ * every progress report, i.e. after every block) above its level before the
+ * run: the mapped decoders are file pages and are not counted.
  *
- * Usage: bench-map [DIR] [RUNS]   (DIR: where the SAEs are written, about
- * 1 GB with sparse encoders; a temporary folder by default, removed after) */
+ * Usage: bench-map [DIR] [RUNS]   (DIR: where the SAEs are written, 0.9 GB,
+ * encoders left as sparse holes; a temporary folder by default, removed
+ * after; RUNS 3 by default) */
 #include <cblas.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
@@ -174,25 +177,6 @@ time_sgemm (const float *a, const float *b, float *c, int rows, int cols)
 }
 
 static void
-bench_dtype (const char *dir, FsDtype dtype, int runs, double sgemm_seconds)
-{
-  g_autoptr(FsSaeSet) set = make_set (dir, dtype);
-  g_autofree char *path = g_strdup_printf ("%s/%s.map", dir, fs_dtype_name (dtype));
-  double flop = 2.0 * D_SAE * (double) D_SAE * D_IN, seconds[16], extra = 0, worst = 0;
-
-  for (int r = 0; r < runs; r++)
-    {
-      seconds[r] = time_map (set, path, &extra);
-      worst = MAX (worst, extra);
-    }
-  double t = median (seconds, runs);
-  printf ("map %-4s      %7.2f s  %6.1f GFLOP/s  %5.1f%% of blocked sgemm  "
-          "extra memory %.0f MB\n", fs_dtype_name (dtype), t, flop / t / 1e9,
-          100 * sgemm_seconds / t, worst);
-  g_unlink (path);
-}
-
-static void
 remove_tree (const char *path)
 {
   if (g_file_test (path, G_FILE_TEST_IS_DIR))
@@ -210,18 +194,50 @@ remove_tree (const char *path)
     g_unlink (path);
 }
 
+static double
+best (const double *values, int n)
+{
+  double low = values[0];
+  for (int i = 1; i < n; i++)
+    low = MIN (low, values[i]);
+  return low;
+}
+
+/* Median time and rate, and the best run's, as percentages of `reference`. */
+static void
+print_rate (const char *what, double *times, int runs, double *reference,
+            const char *note)
+{
+  double flop = 2.0 * D_SAE * (double) D_SAE * D_IN;
+  double t_best = best (times, runs), t = median (times, runs);
+  double ref_best = best (reference, runs), ref = median (reference, runs);
+
+  printf ("%-14s %7.2f s  %6.1f GFLOP/s  %5.1f%%   best %6.1f GFLOP/s  %5.1f%%  %s\n", what,
+          t, flop / t / 1e9, 100 * ref / t, flop / t_best / 1e9, 100 * ref_best / t_best, note);
+}
+
 int
 main (int argc, char **argv)
 {
   g_autofree char *dir = argc > 1 ? g_strdup (argv[1]) : g_dir_make_tmp ("bench-map-XXXXXX", NULL);
   int runs = argc > 2 ? CLAMP (atoi (argv[2]), 1, 15) : 3;
-  double flop = 2.0 * D_SAE * (double) D_SAE * D_IN, blocked[16], panels[16];
+  double tiles[16], squares[16], panels[16], map_f32[16], map_bf16[16];
+  double extra_f32 = 0, extra_bf16 = 0, extra;
   g_autofree char *cpu = NULL;
+  g_autofree char *f32_path = g_build_filename (dir, "F32.map", NULL);
+  g_autofree char *bf16_path = g_build_filename (dir, "BF16.map", NULL);
 
   g_file_get_contents ("/proc/cpuinfo", &cpu, NULL, NULL);
   const char *model = cpu != NULL ? strstr (cpu, "model name") : NULL;
-  printf ("all-pairs map of two %d x %d SAEs, %d runs, %ld cores, %s", D_SAE, D_IN, runs,
-          sysconf (_SC_NPROCESSORS_ONLN), model != NULL ? strchr (model, ':') + 2 : "?\n");
+  model = model != NULL ? strchr (model, ':') : NULL;
+  model = model != NULL ? model + 2 : "?";
+  int model_len = (int) strcspn (model, "\n");
+  printf ("all-pairs map of two %d x %d SAEs (one product, both directions), K = %d, "
+          "median of %d runs, %ld cores, %.*s\n", D_SAE, D_IN, FS_MATCH_MAX_K, runs,
+          sysconf (_SC_NPROCESSORS_ONLN), model_len, model);
+
+  g_autoptr(FsSaeSet) f32 = make_set (dir, FS_DTYPE_F32);
+  g_autoptr(FsSaeSet) bf16 = make_set (dir, FS_DTYPE_BF16);
 
   /* Operands of the bare products: random rows, as the map's would be. */
   guint64 state = 42;
@@ -231,23 +247,35 @@ main (int argc, char **argv)
   g_autofree float *c = g_new (float, (size_t) D_SAE * BLOCK);
   for (size_t i = 0; i < n; i++)
     a[i] = next_random (&state), b[i] = next_random (&state);
-  time_sgemm (a, b, c, BLOCK, BLOCK);   /* warm-up: OpenBLAS threads and buffers */
+  memset (c, 0, (size_t) D_SAE * BLOCK * sizeof (float));
+  time_sgemm (a, b, c, 2 * BLOCK, BLOCK);   /* warm-up: OpenBLAS threads and buffers */
+
+  /* Interleaved, so that a busy machine slows every kind alike. */
   for (int r = 0; r < runs; r++)
     {
-      blocked[r] = time_sgemm (a, b, c, BLOCK, BLOCK);
+      tiles[r] = time_sgemm (a, b, c, 2 * BLOCK, BLOCK);
+      map_f32[r] = time_map (f32, f32_path, &extra);
+      extra_f32 = MAX (extra_f32, extra);
+      squares[r] = time_sgemm (a, b, c, BLOCK, BLOCK);
+      map_bf16[r] = time_map (bf16, bf16_path, &extra);
+      extra_bf16 = MAX (extra_bf16, extra);
       panels[r] = time_sgemm (a, b, c, D_SAE, BLOCK);
     }
-  double t_blocked = median (blocked, runs), t_panels = median (panels, runs);
-  g_clear_pointer (&a, g_free);
-  g_clear_pointer (&b, g_free);
-  g_clear_pointer (&c, g_free);
-  printf ("sgemm blocked %7.2f s  %6.1f GFLOP/s  (%d x %d tiles)\n", t_blocked,
-          flop / t_blocked / 1e9, BLOCK, BLOCK);
-  printf ("sgemm panels  %7.2f s  %6.1f GFLOP/s  (%d x %d tiles)\n", t_panels,
-          flop / t_panels / 1e9, D_SAE, BLOCK);
 
-  bench_dtype (dir, FS_DTYPE_F32, runs, t_blocked);
-  bench_dtype (dir, FS_DTYPE_BF16, runs, t_blocked);
+  g_autofree char *f32_note = g_strdup_printf ("extra memory %.0f MB", extra_f32);
+  g_autofree char *bf16_note = g_strdup_printf ("extra memory %.0f MB", extra_bf16);
+  double reference[16];
+  memcpy (reference, tiles, sizeof tiles);
+  printf ("%-14s %9s  %14s  %6s   (%% = rate relative to bare sgemm in the map's tiles)\n",
+          "", "median", "rate", "");
+  print_rate ("sgemm tiles", tiles, runs, reference, "4096 x 2048 tiles, as the map's");
+  print_rate ("sgemm squares", squares, runs, reference, "2048 x 2048 tiles");
+  print_rate ("sgemm panels", panels, runs, reference, "16384 x 2048 tiles");
+  print_rate ("map F32", map_f32, runs, reference, f32_note);
+  print_rate ("map BF16", map_bf16, runs, reference, bf16_note);
+
+  g_unlink (f32_path);
+  g_unlink (bf16_path);
   if (argc <= 1)
     remove_tree (dir);
   return 0;
