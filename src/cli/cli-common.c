@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "fs-error.h"
+#include "model.h"
 
 int
 cli_fail (const GError *error)
@@ -42,9 +43,10 @@ cli_take_paths (char ***paths, int argc, char **argv)
 
 FsSaeSet *
 cli_open_sae_set (char **paths, char **choices, const char *llamascope_threshold,
-                  GError **error)
+                  const char *model_path, GError **error)
 {
   FsSaeSetOptions options = { .choices = (const char * const *) choices };
+  g_autoptr(FsModel) model = NULL;
 
   if (paths == NULL || paths[0] == NULL)
     {
@@ -62,6 +64,9 @@ cli_open_sae_set (char **paths, char **choices, const char *llamascope_threshold
                    llamascope_threshold);
       return NULL;
     }
+  if (model_path != NULL && !(model = fs_model_load (model_path, error)))
+    return NULL;
+  options.model = model;
   return fs_sae_set_open ((const char * const *) paths, &options, NULL, error);
 }
 

@@ -91,7 +91,7 @@ cli_graph (int argc, char **argv)
     { "llamascope-threshold", 0, 0, G_OPTION_ARG_STRING, &llamascope,
       "Llama Scope threshold convention: reference (default) or saelens", "MODE" },
     { "model", 0, 0, G_OPTION_ARG_FILENAME, &model,
-      "Model folder (to project attn.hook_z SAEs; models cannot be loaded yet)", "DIR" },
+      "Model folder: attention SAEs on attn.hook_z are matched through its output projection", "DIR" },
     { "map", 0, 0, G_OPTION_ARG_FILENAME, &map_path,
       "All-pairs map of the set (from “flowscope-cli map”; default: flowscope.map in the "
       "first --saes folder, when there)", "FILE" },
@@ -146,7 +146,7 @@ cli_graph (int argc, char **argv)
   params.t_res = (float) t_res, params.t_mlp = (float) t_mlp, params.t_att = (float) t_att;
   params.span_cut = !no_span_cut;
 
-  g_autoptr(FsSaeSet) set = cli_open_sae_set (paths, choices, llamascope, &error);
+  g_autoptr(FsSaeSet) set = cli_open_sae_set (paths, choices, llamascope, model, &error);
   if (set == NULL)
     return cli_fail (error);
   g_autoptr(FsFlowMap) map = open_map (map_path, paths[0], set, &error);

@@ -81,7 +81,7 @@ cli_info (int argc, char **argv)
       "Pick the SAE at a position whose path contains TEXT", "L/site=TEXT" },
     { "llamascope-threshold", 0, 0, G_OPTION_ARG_STRING, &llamascope,
       "Llama Scope threshold convention: reference (default) or saelens", "MODE" },
-    { "model", 0, 0, G_OPTION_ARG_FILENAME, &model, "Model folder (not used by info yet)", "DIR" },
+    { "model", 0, 0, G_OPTION_ARG_FILENAME, &model, "Model folder: attention SAEs on attn.hook_z are checked against it", "DIR" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON document", NULL },
     { NULL }
   };
@@ -92,7 +92,7 @@ cli_info (int argc, char **argv)
   if (!cli_parse (context, &argc, &argv) || !cli_take_paths (&paths, argc, argv))
     return CLI_USAGE;
 
-  g_autoptr(FsSaeSet) set = cli_open_sae_set (paths, choices, llamascope, &error);
+  g_autoptr(FsSaeSet) set = cli_open_sae_set (paths, choices, llamascope, model, &error);
   if (set == NULL)
     return cli_fail (error);
   if (json)

@@ -123,7 +123,7 @@ cli_map (int argc, char **argv)
       return CLI_USAGE;
     }
 
-  g_autoptr(FsSaeSet) set = cli_open_sae_set (paths, choices, llamascope, &error);
+  g_autoptr(FsSaeSet) set = cli_open_sae_set (paths, choices, llamascope, NULL, &error);
   if (set == NULL)
     return cli_fail (error);
   for (const char * const *w = fs_sae_set_get_warnings (set); *w != NULL; w++)

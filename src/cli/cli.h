@@ -32,8 +32,9 @@ gboolean cli_parse (GOptionContext *context, int *argc, char ***argv);
  * the words after the first in argv, so they are appended here. Returns
  * FALSE (after printing why) when other stray words are left. */
 gboolean cli_take_paths (char ***paths, int argc, char **argv);
-/* Opens the SAEs named by --saes (and --choose) with the shared options. */
+/* Opens the SAEs named by --saes (and --choose) with the shared options;
+ * with --model, attention SAEs on attn.hook_z are matched through it. */
 FsSaeSet *cli_open_sae_set (char **paths, char **choices, const char *llamascope_threshold,
-                            GError **error);
+                            const char *model_path, GError **error);
 /* Prints a cJSON document on stdout, formatted, and frees it. */
 void cli_print_json (cJSON *document);

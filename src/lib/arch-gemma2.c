@@ -235,10 +235,21 @@ forward (FsModelRun *run, const int32_t *tokens, int64_t n, float *logits, gbool
     fs_softcap (logits, (float) c->final_softcap, rows * c->vocab_size);
 }
 
+static void
+attn_output (gpointer weights, int layer, const FsLinear **projection, const float **post_norm,
+             gboolean *post_norm_plus_one)
+{
+  Gemma2Weights *w = weights;
+  *projection = &w->layers[layer].o;
+  *post_norm = w->layers[layer].post_attention_norm;
+  *post_norm_plus_one = TRUE;
+}
+
 const FsArch fs_arch_gemma2 = {
   .model_type = "gemma2",
   .parse_config = parse_config,
   .load_weights = load_weights,
   .free_weights = free_weights,
   .forward = forward,
+  .attn_output = attn_output,
 };

@@ -273,10 +273,21 @@ forward (FsModelRun *run, const int32_t *tokens, int64_t n, float *logits, gbool
   fs_kernel_matmul (h, rows, d, &w->unembed, logits, c->vocab_size);
 }
 
+static void
+attn_output (gpointer weights, int layer, const FsLinear **projection, const float **post_norm,
+             gboolean *post_norm_plus_one)
+{
+  Gpt2Weights *w = weights;
+  *projection = &w->layers[layer].attn_proj;
+  *post_norm = NULL;
+  *post_norm_plus_one = FALSE;
+}
+
 const FsArch fs_arch_gpt2 = {
   .model_type = "gpt2",
   .parse_config = parse_config,
   .load_weights = load_weights,
   .free_weights = free_weights,
   .forward = forward,
+  .attn_output = attn_output,
 };

@@ -215,10 +215,22 @@ forward (FsModelRun *run, const int32_t *tokens, int64_t n, float *logits, gbool
   fs_kernel_matmul (h, rows, d, &w->unembed, logits, c->vocab_size);
 }
 
+/* Llama's post_attention_layernorm is the MLP's input norm: attn_out is o(z). */
+static void
+attn_output (gpointer weights, int layer, const FsLinear **projection, const float **post_norm,
+             gboolean *post_norm_plus_one)
+{
+  LlamaWeights *w = weights;
+  *projection = &w->layers[layer].o;
+  *post_norm = NULL;
+  *post_norm_plus_one = FALSE;
+}
+
 const FsArch fs_arch_llama = {
   .model_type = "llama",
   .parse_config = parse_config,
   .load_weights = load_weights,
   .free_weights = free_weights,
   .forward = forward,
+  .attn_output = attn_output,
 };

@@ -57,7 +57,9 @@ intern_node (Builder *b, int layer, FsSite site, int64_t index, guint *out, gboo
 static void
 add_edge (Builder *b, guint source, guint target, FsSite kind, float score)
 {
-  FsFlowEdge edge = { source, target, kind, score };
+  const FsFlowNode *from = node_at (b, source);
+  FsSae *sae = fs_sae_set_lookup (b->set, from->layer, from->site);
+  FsFlowEdge edge = { source, target, kind, score, sae != NULL && fs_sae_is_hook_z (sae) };
   fs_flow_graph_add_edge (b->graph, &edge);
 }
 

@@ -86,6 +86,8 @@ fs_flow_graph_to_json (FsFlowGraph *graph)
       cJSON_AddStringToObject (item, "target", target);
       cJSON_AddStringToObject (item, "kind", fs_site_name (edge->kind));
       cJSON_AddNumberToObject (item, "score", rounded (edge->score));
+      if (edge->projected)
+        cJSON_AddBoolToObject (item, "projected", TRUE);
       cJSON_AddItemToArray (edges, item);
     }
   for (const char * const *w = fs_flow_graph_get_warnings (graph); *w != NULL; w++)

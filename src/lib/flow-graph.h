@@ -54,6 +54,7 @@ typedef struct {
   guint     source, target;  /* node indices; source is the earlier position */
   FsSite    kind;            /* site of the source: res, mlp or att */
   float     score;           /* cosine of the unit decoder rows */
+  gboolean  projected;       /* from attention heads, compared in attn_out */
 } FsFlowEdge;
 
 typedef struct _FsFlowGraph FsFlowGraph;

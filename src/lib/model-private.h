@@ -37,6 +37,11 @@ typedef struct {
    * (all_rows) or of the last one, unless `logits` is NULL. */
   void      (*forward) (FsModelRun *run, const int32_t *tokens, int64_t n, float *logits,
                         gboolean all_rows);
+  /* What turns layer `layer`'s hook_z into attn_out: the output projection
+   * and, for Gemma 2, the per-channel factor (1 + w) of the norm after it
+   * (NULL where there is none). */
+  void      (*attn_output) (gpointer weights, int layer, const FsLinear **projection,
+                            const float **post_norm, gboolean *post_norm_plus_one);
 } FsArch;
 
 extern const FsArch fs_arch_gpt2;

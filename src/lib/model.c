@@ -1,6 +1,7 @@
 /* model.c: loading a model folder, and the run state (KV cache, scratch,
  * hooks) around each architecture's forward pass. */
 #include "model-private.h"
+#include "kernels.h"
 
 #include <math.h>
 #include <string.h>
@@ -528,6 +529,51 @@ fs_model_get_hook_width (FsModel *model, FsHookPoint point)
 {
   const FsModelConfig *c = &model->config;
   return point == FS_HOOK_ATTN_Z ? c->n_heads * c->d_head : c->d_model;
+}
+
+static float *
+post_norm_factors (FsModel *model, int layer, const FsLinear **projection)
+{
+  const float *w;
+  gboolean plus_one;
+  int64_t d = model->config.d_model;
+
+  model->arch->attn_output (model->weights, layer, projection, &w, &plus_one);
+  if (w == NULL)
+    return NULL;
+  float *factors = g_new (float, (size_t) d);
+  for (int64_t j = 0; j < d; j++)
+    factors[j] = plus_one ? 1.0f + w[j] : w[j];
+  return factors;
+}
+
+void
+fs_model_project_attn_z (FsModel *model, int layer, const float *z, int64_t n, float *out)
+{
+  const FsLinear *projection;
+  int64_t d = model->config.d_model;
+
+  g_return_if_fail (layer >= 0 && layer < model->config.n_layers);
+  g_autofree float *factors = post_norm_factors (model, layer, &projection);
+  fs_kernel_matmul (z, n, projection->weight.rows, &projection->weight, out, d);
+  for (int64_t t = 0; factors != NULL && t < n; t++)
+    for (int64_t j = 0; j < d; j++)
+      out[t * d + j] *= factors[j];
+}
+
+void
+fs_model_project_attn_z_transposed (FsModel *model, int layer, const float *f, float *g)
+{
+  const FsLinear *projection;
+  int64_t d = model->config.d_model;
+
+  g_return_if_fail (layer >= 0 && layer < model->config.n_layers);
+  g_autofree float *factors = post_norm_factors (model, layer, &projection);
+  g_autofree float *scaled = g_memdup2 (f, (size_t) d * sizeof (float));
+  for (int64_t j = 0; factors != NULL && j < d; j++)
+    scaled[j] *= factors[j];
+  /* The weight viewed [in, out]: its rows are the z channels. */
+  fs_kernel_matvec (&projection->weight, scaled, g);
 }
 
 guint

@@ -110,6 +110,18 @@ gboolean    fs_hook_point_parse (const char *hook_name, int *layer, FsHookPoint 
 /* d_model, or n_heads * d_head for hook_z. */
 int64_t     fs_model_get_hook_width (FsModel *model, FsHookPoint point);
 
+/* The direction each row of z [n, n_heads * d_head] (layer `layer`'s
+ * hook_z) writes into attn_out: the output projection without its bias,
+ * times Gemma 2's post-attention norm weights (1 + w): RMSNorm rescales a
+ * whole vector, so this is the direction of one feature (METHOD.md 1).
+ * out is [n, d_model]. */
+void        fs_model_project_attn_z (FsModel *model, int layer, const float *z, int64_t n,
+                                     float *out);
+/* The transpose: g [n_heads * d_head] = P^T f for f [d_model], so that
+ * f . (P u) = g . u for every u. */
+void        fs_model_project_attn_z_transposed (FsModel *model, int layer, const float *f,
+                                                float *g);
+
 typedef struct {
   int            layer;
   FsHookPoint    point;

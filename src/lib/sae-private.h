@@ -37,6 +37,13 @@ struct _FsSae {
    * scales; it sets this to finish the job once they are known. */
   void           (*finish_prepare) (FsSae *sae);
   float            llamascope_f_in, llamascope_f_out;
+
+  /* attn.hook_z SAEs given a model (attn-projection.c): the model whose
+   * output projection maps them into attn_out, and their decoder rows'
+   * norms there, filled on first use. */
+  struct _FsModel *projection_model;
+  gsize            projected_ready;
+  float           *projected_norms;
 };
 
 FsSae   *fs_sae_new_empty (const char *path, FsSaeFormat format);

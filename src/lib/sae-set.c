@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "attn-projection.h"
 #include "fs-error.h"
 
 /* Deep enough for the Hugging Face cache layout, shallow enough that a
@@ -240,8 +241,14 @@ fs_sae_set_open (const char * const *paths, const FsSaeSetOptions *options,
         return NULL;
     }
   for (guint i = 0; i < set->entries->len; i++)
-    for (const char * const *w = fs_sae_get_warnings (entries[i].sae); *w != NULL; w++)
-      add_warning (set, g_strdup (*w));
+    {
+      FsSae *sae = entries[i].sae;
+      if (options->model != NULL && fs_sae_is_hook_z (sae)
+          && !fs_sae_attach_attn_projection (sae, options->model, error))
+        return NULL;
+      for (const char * const *w = fs_sae_get_warnings (sae); *w != NULL; w++)
+        add_warning (set, g_strdup (*w));
+    }
   return g_steal_pointer (&set);
 }
 

@@ -19,6 +19,9 @@ typedef struct {
   /* "L/site=TEXT" entries, NULL-terminated; may be NULL. */
   const char * const   *choices;
   FsSaeLoadOptions      load;
+  /* The model the SAEs were trained on, or NULL: with it, attention SAEs on
+   * attn.hook_z are matched through its output projection. */
+  struct _FsModel      *model;
 } FsSaeSetOptions;
 
 FsSaeSet      *fs_sae_set_open (const char * const *paths, const FsSaeSetOptions *options,

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "fs-error.h"
+#include "model.h"
 
 static const char *site_names[] = { "res", "mlp", "att" };
 static const char *format_names[] = { "saelens", "gemmascope", "llamascope" };
@@ -138,6 +139,8 @@ fs_sae_unref (FsSae *sae)
   g_free (sae->decoder_scale);
   g_free (sae->stored_row_norms);
   g_free (sae->decoder_norms);
+  g_free (sae->projected_norms);
+  g_clear_pointer (&sae->projection_model, fs_model_unref);
   g_free (sae->neuronpedia_id);
   g_free (sae->hook_name);
   g_free (sae->path);
