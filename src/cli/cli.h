@@ -19,6 +19,7 @@ int  cli_info (int argc, char **argv);
 int  cli_logits (int argc, char **argv);
 int  cli_generate (int argc, char **argv);
 int  cli_map (int argc, char **argv);
+int  cli_match (int argc, char **argv);
 int  cli_encode (int argc, char **argv);
 int  cli_graph (int argc, char **argv);
 int  cli_tensors (int argc, char **argv);

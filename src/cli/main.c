@@ -14,6 +14,7 @@ static const struct {
 } commands[] = {
   { "info", cli_info, "List the SAEs found under some paths" },
   { "graph", cli_graph, "Build the flow graph of a feature" },
+  { "match", cli_match, "Top-k matches of every feature of one position in another" },
   { "map", cli_map, "Compute the all-pairs map of a set (top-k matches of every feature)" },
   { "encode", cli_encode, "Encode activations from a .npy file with one SAE" },
   { "logits", cli_logits, "Next-token logits of a prompt" },

@@ -588,6 +588,38 @@ block_rows (void)
   return value >= 1 && value <= MAX_BLOCK_ROWS ? (int) value : DEFAULT_BLOCK_ROWS;
 }
 
+gboolean
+fs_match_all (FsSae *source, FsSae *target, int k, FsMatch *matches, int *counts,
+              GCancellable *cancellable, GError **error)
+{
+  Product product = { source, target, 0, -1, 0 };
+  Progress progress = { 0 };
+  Blocks blocks;
+  TopK rows;
+
+  g_return_val_if_fail (k >= 1 && k <= FS_MATCH_MAX_K, FALSE);
+  if (!fs_match_check_compatible (source, target, error))
+    return FALSE;
+  if (fs_sae_is_hook_z (target))
+    return fs_fail (error, FS_ERROR_UNSUPPORTED, fs_sae_get_path (target),
+                    "all-pairs matching of attention heads' SAEs is not supported: "
+                    "match their features one at a time (flow graphs do)");
+
+  g_autofree char *name = product_name (&product);
+  blocks_init (&blocks, block_rows (), fs_sae_get_d_in (source));
+  top_k_init (&rows, fs_sae_get_d_sae (source), k, selection_margin (fs_sae_get_d_in (source)));
+  gboolean ok = compute_product (&product, &blocks, &rows, NULL, &progress, name, cancellable,
+                                 error);
+  if (ok)
+    {
+      memcpy (matches, rows.lists, (size_t) fs_sae_get_d_sae (source) * k * sizeof (FsMatch));
+      memcpy (counts, rows.n, (size_t) fs_sae_get_d_sae (source) * sizeof (int));
+    }
+  top_k_clear (&rows);
+  blocks_clear (&blocks);
+  return ok;
+}
+
 static gboolean
 is_complete (const Product *product, const gboolean *complete)
 {

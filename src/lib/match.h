@@ -36,6 +36,11 @@ int  fs_match_query (FsSae *target, const float *query, int k, FsMatch *out);
  * the model's W_O, which needs the model). */
 int  fs_match_feature (FsSae *source, int64_t index, FsSae *target, int k, FsMatch *out,
                        GError **error);
+/* Top-k matches of every feature of `source` among those of `target`, in
+ * blocks with sgemm (flow-map-compute.c): `matches` [d_sae(source), k] and
+ * `counts` [d_sae(source)] matches per feature. */
+gboolean fs_match_all (FsSae *source, FsSae *target, int k, FsMatch *matches, int *counts,
+                       GCancellable *cancellable, GError **error);
 /* Checks that `source` and `target` can be compared (see above). */
 gboolean fs_match_check_compatible (FsSae *source, FsSae *target, GError **error);
 
