@@ -37,6 +37,19 @@ with tempfile.TemporaryDirectory() as tmp:
     cli("match", "--saes", saes, "--from", "1/res", "--to", "0/res", "-o", path)
     check(json.load(open(path))["to"] == "0/res", "-o writes the JSON")
 
+    # A graph refuses a map of another set, and agrees with the map of its own.
+    own = os.path.join(tmp, "own.map")
+    cli("map", "--saes", saes, "-o", own, "--top-k", "2")
+    other = os.path.join(root, "other-shape")
+    _, err = cli("graph", "--saes", other, "--feature", "1/res/0", "--map", own, expect_rc=1)
+    check(own in err and "different SAE set" in err, f"foreign map: {err}")
+    for seed in ("1/res/7", "3/res/100"):
+        args = ("graph", "--saes", saes, "--feature", seed, "--t-res", "0.2")
+        with_map = json.loads(cli(*args, "--map", own)[0])
+        without = json.loads(cli(*args)[0])
+        check(with_map["nodes"] == without["nodes"] and with_map["edges"] == without["edges"],
+              f"{seed}: the graph differs with the map")
+
 hook_z = next(p for p in expected["positions"] if p["hook_z"])
 _, err = cli("match", "--saes", saes, "--from", f"{hook_z['layer']}/res", "--to", hook_z["id"],
              expect_rc=1)
