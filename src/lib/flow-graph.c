@@ -139,7 +139,8 @@ fs_flow_graph_finish (FsFlowGraph *graph)
       edge->source = new_index[edge->source];
       edge->target = new_index[edge->target];
     }
-  qsort (graph->edges->data, graph->edges->len, sizeof (FsFlowEdge), compare_edges);
+  if (graph->edges->len > 1)
+    qsort (graph->edges->data, graph->edges->len, sizeof (FsFlowEdge), compare_edges);
 }
 
 guint fs_flow_graph_get_n_nodes (FsFlowGraph *graph) { return graph->nodes->len; }
