@@ -41,33 +41,57 @@ cli_take_paths (char ***paths, int argc, char **argv)
   return TRUE;
 }
 
-FsSaeSet *
-cli_open_sae_set (char **paths, char **choices, const char *llamascope_threshold,
-                  const char *model_path, GError **error)
+void
+cli_add_sae_set_options (GOptionContext *context, CliSaeSetArgs *args)
 {
-  FsSaeSetOptions options = { .choices = (const char * const *) choices };
+  /* GOption copies the entries, not what they point at: `args` must outlive
+   * the parse. */
+  const GOptionEntry entries[] = {
+    { "saes", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &args->paths,
+      "SAE folders or folders to scan", "PATH..." },
+    { "choose", 0, 0, G_OPTION_ARG_STRING_ARRAY, &args->choices,
+      "Pick the SAE at a position whose path contains TEXT", "L/site=TEXT" },
+    { "llamascope-threshold", 0, 0, G_OPTION_ARG_STRING, &args->llamascope,
+      "Llama Scope threshold convention: reference (default) or saelens", "MODE" },
+    { NULL }
+  };
+  g_option_context_add_main_entries (context, entries, NULL);
+}
+
+void
+cli_sae_set_args_clear (CliSaeSetArgs *args)
+{
+  g_clear_pointer (&args->paths, g_strfreev);
+  g_clear_pointer (&args->choices, g_strfreev);
+  g_clear_pointer (&args->llamascope, g_free);
+}
+
+FsSaeSet *
+cli_open_sae_set (CliSaeSetArgs *args, const char *model_path, GError **error)
+{
+  FsSaeSetOptions options = { .choices = (const char * const *) args->choices };
   g_autoptr(FsModel) model = NULL;
 
-  if (paths == NULL || paths[0] == NULL)
+  if (args->paths == NULL || args->paths[0] == NULL)
     {
       g_set_error (error, FS_ERROR, FS_ERROR_NOT_FOUND, "--saes: no path given");
       return NULL;
     }
-  if (llamascope_threshold == NULL || g_str_equal (llamascope_threshold, "reference"))
+  if (args->llamascope == NULL || g_str_equal (args->llamascope, "reference"))
     options.load.llamascope_threshold = FS_LLAMASCOPE_THRESHOLD_REFERENCE;
-  else if (g_str_equal (llamascope_threshold, "saelens"))
+  else if (g_str_equal (args->llamascope, "saelens"))
     options.load.llamascope_threshold = FS_LLAMASCOPE_THRESHOLD_SAELENS;
   else
     {
       g_set_error (error, FS_ERROR, FS_ERROR_INVALID,
                    "--llamascope-threshold: “%s” is neither reference nor saelens",
-                   llamascope_threshold);
+                   args->llamascope);
       return NULL;
     }
   if (model_path != NULL && !(model = fs_model_load (model_path, error)))
     return NULL;
   options.model = model;
-  return fs_sae_set_open ((const char * const *) paths, &options, NULL, error);
+  return fs_sae_set_open ((const char * const *) args->paths, &options, NULL, error);
 }
 
 void

@@ -75,9 +75,9 @@ open_map (const char *explicit_path, const char *first_folder, FsSaeSet *set, GE
 int
 cli_graph (int argc, char **argv)
 {
-  g_auto(GStrv) paths = NULL, choices = NULL;
+  g_auto(CliSaeSetArgs) sae_args = { 0 };
   g_autofree char *model = NULL, *feature = NULL, *format = NULL, *output = NULL;
-  g_autofree char *llamascope = NULL, *map_path = NULL;
+  g_autofree char *map_path = NULL;
   FsFlowParams params;
   gboolean no_span_cut = FALSE;
   double t_res, t_mlp, t_att;
@@ -85,11 +85,6 @@ cli_graph (int argc, char **argv)
   fs_flow_params_init (&params);
   t_res = params.t_res, t_mlp = params.t_mlp, t_att = params.t_att;
   GOptionEntry entries[] = {
-    { "saes", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &paths, "SAE folders or folders to scan", "PATH" },
-    { "choose", 0, 0, G_OPTION_ARG_STRING_ARRAY, &choices,
-      "Pick the SAE at a position whose path contains TEXT", "L/site=TEXT" },
-    { "llamascope-threshold", 0, 0, G_OPTION_ARG_STRING, &llamascope,
-      "Llama Scope threshold convention: reference (default) or saelens", "MODE" },
     { "model", 0, 0, G_OPTION_ARG_FILENAME, &model,
       "Model folder: attention SAEs on attn.hook_z are matched through its output projection", "DIR" },
     { "map", 0, 0, G_OPTION_ARG_FILENAME, &map_path,
@@ -114,7 +109,8 @@ cli_graph (int argc, char **argv)
   int64_t index;
 
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!cli_parse (context, &argc, &argv) || !cli_take_paths (&paths, argc, argv))
+  cli_add_sae_set_options (context, &sae_args);
+  if (!cli_parse (context, &argc, &argv) || !cli_take_paths (&sae_args.paths, argc, argv))
     return CLI_USAGE;
   if (format == NULL)
     format = g_strdup ("json");
@@ -146,10 +142,10 @@ cli_graph (int argc, char **argv)
   params.t_res = (float) t_res, params.t_mlp = (float) t_mlp, params.t_att = (float) t_att;
   params.span_cut = !no_span_cut;
 
-  g_autoptr(FsSaeSet) set = cli_open_sae_set (paths, choices, llamascope, model, &error);
+  g_autoptr(FsSaeSet) set = cli_open_sae_set (&sae_args, model, &error);
   if (set == NULL)
     return cli_fail (error);
-  g_autoptr(FsFlowMap) map = open_map (map_path, paths[0], set, &error);
+  g_autoptr(FsFlowMap) map = open_map (map_path, sae_args.paths[0], set, &error);
   if (map == NULL && error != NULL)
     return cli_fail (error);
   g_autoptr(FsFlowGraph) graph = fs_flow_graph_build (set, map, layer, index, &params, NULL,

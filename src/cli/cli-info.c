@@ -71,16 +71,10 @@ print_human (FsSaeSet *set)
 int
 cli_info (int argc, char **argv)
 {
-  g_auto(GStrv) paths = NULL, choices = NULL;
-  g_autofree char *llamascope = NULL;
-  g_autofree char *model = NULL;
+  g_auto(CliSaeSetArgs) sae_args = { 0 };
+    g_autofree char *model = NULL;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
-    { "saes", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &paths, "SAE folders or folders to scan", "PATH" },
-    { "choose", 0, 0, G_OPTION_ARG_STRING_ARRAY, &choices,
-      "Pick the SAE at a position whose path contains TEXT", "L/site=TEXT" },
-    { "llamascope-threshold", 0, 0, G_OPTION_ARG_STRING, &llamascope,
-      "Llama Scope threshold convention: reference (default) or saelens", "MODE" },
     { "model", 0, 0, G_OPTION_ARG_FILENAME, &model, "Model folder: attention SAEs on attn.hook_z are checked against it", "DIR" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON document", NULL },
     { NULL }
@@ -89,10 +83,11 @@ cli_info (int argc, char **argv)
   g_autoptr(GError) error = NULL;
 
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!cli_parse (context, &argc, &argv) || !cli_take_paths (&paths, argc, argv))
+  cli_add_sae_set_options (context, &sae_args);
+  if (!cli_parse (context, &argc, &argv) || !cli_take_paths (&sae_args.paths, argc, argv))
     return CLI_USAGE;
 
-  g_autoptr(FsSaeSet) set = cli_open_sae_set (paths, choices, llamascope, model, &error);
+  g_autoptr(FsSaeSet) set = cli_open_sae_set (&sae_args, model, &error);
   if (set == NULL)
     return cli_fail (error);
   if (json)

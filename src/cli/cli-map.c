@@ -81,16 +81,11 @@ print_human (const char *path, FsFlowMap *map, gboolean list)
 int
 cli_map (int argc, char **argv)
 {
-  g_auto(GStrv) paths = NULL, choices = NULL;
-  g_autofree char *output = NULL, *check = NULL, *llamascope = NULL;
+  g_auto(CliSaeSetArgs) sae_args = { 0 };
+  g_autofree char *output = NULL, *check = NULL;
   int top_k = FS_MATCH_MAX_K;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
-    { "saes", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &paths, "SAE folders or folders to scan", "PATH" },
-    { "choose", 0, 0, G_OPTION_ARG_STRING_ARRAY, &choices,
-      "Pick the SAE at a position whose path contains TEXT", "L/site=TEXT" },
-    { "llamascope-threshold", 0, 0, G_OPTION_ARG_STRING, &llamascope,
-      "Llama Scope threshold convention: reference (default) or saelens", "MODE" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "The map file to write", "FILE" },
     { "top-k", 0, 0, G_OPTION_ARG_INT, &top_k,
       "Matches kept per feature, 1 to 5 (default 5: any smaller k can be asked later)", "K" },
@@ -105,9 +100,10 @@ cli_map (int argc, char **argv)
   ProgressLine line = { isatty (STDERR_FILENO), NULL, -1 };
 
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!cli_parse (context, &argc, &argv) || !cli_take_paths (&paths, argc, argv))
+  cli_add_sae_set_options (context, &sae_args);
+  if (!cli_parse (context, &argc, &argv) || !cli_take_paths (&sae_args.paths, argc, argv))
     return CLI_USAGE;
-  if (paths == NULL || (output == NULL) == (check == NULL))
+  if (sae_args.paths == NULL || (output == NULL) == (check == NULL))
     {
       g_printerr ("flowscope-cli: map needs --saes and either -o or --check\n");
       return CLI_USAGE;
@@ -123,7 +119,7 @@ cli_map (int argc, char **argv)
       return CLI_USAGE;
     }
 
-  g_autoptr(FsSaeSet) set = cli_open_sae_set (paths, choices, llamascope, NULL, &error);
+  g_autoptr(FsSaeSet) set = cli_open_sae_set (&sae_args, NULL, &error);
   if (set == NULL)
     return cli_fail (error);
   for (const char * const *w = fs_sae_set_get_warnings (set); *w != NULL; w++)

@@ -60,16 +60,11 @@ matches_to_json (const char *from, const char *to, int k, int64_t rows, const Fs
 int
 cli_match (int argc, char **argv)
 {
-  g_auto(GStrv) paths = NULL, choices = NULL;
-  g_autofree char *from = NULL, *to = NULL, *output = NULL, *llamascope = NULL;
+  g_auto(CliSaeSetArgs) sae_args = { 0 };
+  g_autofree char *from = NULL, *to = NULL, *output = NULL;
   int k = 1;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
-    { "saes", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &paths, "SAE folders or folders to scan", "PATH" },
-    { "choose", 0, 0, G_OPTION_ARG_STRING_ARRAY, &choices,
-      "Pick the SAE at a position whose path contains TEXT", "L/site=TEXT" },
-    { "llamascope-threshold", 0, 0, G_OPTION_ARG_STRING, &llamascope,
-      "Llama Scope threshold convention: reference (default) or saelens", "MODE" },
     { "from", 0, 0, G_OPTION_ARG_STRING, &from, "Position whose features are matched", "L/site" },
     { "to", 0, 0, G_OPTION_ARG_STRING, &to, "Position they are matched against", "L/site" },
     { "top-k", 0, 0, G_OPTION_ARG_INT, &k, "Matches per feature (1-5)", "K" },
@@ -81,7 +76,8 @@ cli_match (int argc, char **argv)
   g_autoptr(GError) error = NULL;
 
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!cli_parse (context, &argc, &argv) || !cli_take_paths (&paths, argc, argv))
+  cli_add_sae_set_options (context, &sae_args);
+  if (!cli_parse (context, &argc, &argv) || !cli_take_paths (&sae_args.paths, argc, argv))
     return CLI_USAGE;
   if (from == NULL || to == NULL)
     {
@@ -94,7 +90,7 @@ cli_match (int argc, char **argv)
       return CLI_USAGE;
     }
 
-  g_autoptr(FsSaeSet) set = cli_open_sae_set (paths, choices, llamascope, NULL, &error);
+  g_autoptr(FsSaeSet) set = cli_open_sae_set (&sae_args, NULL, &error);
   FsSae *source = set ? position (set, from, "--from", &error) : NULL;
   FsSae *target = source ? position (set, to, "--to", &error) : NULL;
   if (target == NULL)

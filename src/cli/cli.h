@@ -33,9 +33,19 @@ gboolean cli_parse (GOptionContext *context, int *argc, char ***argv);
  * the words after the first in argv, so they are appended here. Returns
  * FALSE (after printing why) when other stray words are left. */
 gboolean cli_take_paths (char ***paths, int argc, char **argv);
-/* Opens the SAEs named by --saes (and --choose) with the shared options;
- * with --model, attention SAEs on attn.hook_z are matched through it. */
-FsSaeSet *cli_open_sae_set (char **paths, char **choices, const char *llamascope_threshold,
-                            const char *model_path, GError **error);
+/* The options of every command that reads an SAE set. */
+typedef struct {
+  char **paths;        /* --saes */
+  char **choices;      /* --choose */
+  char  *llamascope;   /* --llamascope-threshold */
+} CliSaeSetArgs;
+
+/* Adds --saes, --choose and --llamascope-threshold to `context`'s main group. */
+void      cli_add_sae_set_options (GOptionContext *context, CliSaeSetArgs *args);
+void      cli_sae_set_args_clear (CliSaeSetArgs *args);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CliSaeSetArgs, cli_sae_set_args_clear)
+/* Opens the SAEs named by the options; with a model folder, attention SAEs
+ * on attn.hook_z are matched through its output projection. */
+FsSaeSet *cli_open_sae_set (CliSaeSetArgs *args, const char *model_path, GError **error);
 /* Prints a cJSON document on stdout, formatted, and frees it. */
 void cli_print_json (cJSON *document);
