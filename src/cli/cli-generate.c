@@ -1,5 +1,8 @@
-/* flowscope-cli generate: a continuation of a prompt, streamed as it comes. */
+/* flowscope-cli generate: a continuation of a prompt, streamed as it comes;
+ * with --steer or --steer-graph, a baseline and a steered continuation
+ * compared (cli-steer.c). */
 #include "cli-prompt.h"
+#include "cli-steer.h"
 
 #include <stdio.h>
 
@@ -61,6 +64,7 @@ cli_generate (int argc, char **argv)
   double temperature = 1, top_p = 1;
   gint64 seed = 0;
   int top_k = 0;
+  g_auto(CliSteerOptions) steer = { 0 };
   GOptionEntry entries[] = {
     { "model", 0, 0, G_OPTION_ARG_FILENAME, &model, "Model folder", "DIR" },
     { "prompt", 0, 0, G_OPTION_ARG_STRING, &text, "Prompt text (needs the tokenizer)", "T" },
@@ -76,6 +80,34 @@ cli_generate (int argc, char **argv)
     { "greedy", 0, 0, G_OPTION_ARG_NONE, &greedy, "Always take the most likely token", NULL },
     { "ignore-eos", 0, 0, G_OPTION_ARG_NONE, &ignore_eos, "Go on past end-of-sequence", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON document at the end", NULL },
+    { "steer", 0, 0, G_OPTION_ARG_STRING_ARRAY, &steer.specs,
+      "Steer a feature: scale (h += (r-1) a v), add (h += s v) or clamp (a becomes c); "
+      "repeatable", "L/site/i:OP=V" },
+    { "steer-graph", 0, 0, G_OPTION_ARG_FILENAME, &steer.graph,
+      "Steer the features of a flow graph (JSON of “flowscope-cli graph”)", "GRAPH.json:OP=V" },
+    { "strategy", 0, 0, G_OPTION_ARG_STRING, &steer.strategy,
+      "Graph features steered: single (one layer), constant, linear or exponential "
+      "(cumulative; default constant)", "NAME" },
+    { "steer-layer", 0, 0, G_OPTION_ARG_STRING, &steer.layer,
+      "single: the layer steered (default: the seed's); cumulative: the last layer "
+      "(default: the graph's last)", "L" },
+    { "alpha", 0, 0, G_OPTION_ARG_STRING, &steer.alpha,
+      "exponential: s_l = s exp(alpha l) (-0.05)", "A" },
+    { "s-end", 0, 0, G_OPTION_ARG_STRING, &steer.s_end,
+      "linear: the coefficient at the graph's last layer (1)", "S" },
+    { "steer-tokens", 0, 0, G_OPTION_ARG_STRING, &steer.tokens,
+      "Positions steered: all (default), prompt or generated", "WHICH" },
+    { "units", 0, 0, G_OPTION_ARG_STRING, &steer.units,
+      "raw (default) or typical: JumpReLU thresholds, else typical activations (from "
+      "--feature-stats or --typical-text), else 1/decoder norm", "UNITS" },
+    { "typical-text", 0, 0, G_OPTION_ARG_FILENAME, &steer.typical_text,
+      "Measure typical activations on this text (cached)", "FILE" },
+    { "feature-stats", 0, 0, G_OPTION_ARG_FILENAME, &steer.feature_stats,
+      "Typical activations from a feature-stats file (mean_act)", "FILE" },
+    { "keywords", 0, 0, G_OPTION_ARG_STRING, &steer.keywords,
+      "Theme words counted in both texts (“word*” matches prefixes)", "W1,W2" },
+    { "classifier", 0, 0, G_OPTION_ARG_FILENAME, &steer.classifier,
+      "Theme classifier over token ids (see theme.h)", "FILE" },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("- continue a prompt");
@@ -85,15 +117,18 @@ cli_generate (int argc, char **argv)
   int rc;
 
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!cli_parse (context, &argc, &argv))
+  cli_add_sae_set_options (context, &steer.sae);
+  if (!cli_parse (context, &argc, &argv) || !cli_take_paths (&steer.sae.paths, argc, argv))
     return CLI_USAGE;
-  if (argc > 1 || max_tokens < 0 || !(temperature >= 0) || !(top_p > 0 && top_p <= 1)
+  if (max_tokens < 0 || !(temperature >= 0) || !(top_p > 0 && top_p <= 1)
       || top_k < 0)
     {
       g_printerr ("flowscope-cli: generate takes options only, with --max-tokens >= 0, "
                   "--temperature >= 0, 0 < --top-p <= 1 and --top-k >= 0\n");
       return CLI_USAGE;
     }
+  if (cli_steer_requested (&steer) && (rc = cli_steer_check (&steer)) != CLI_OK)
+    return rc;
   rc = cli_prompt_open (&prompt, &(CliPromptOptions) { model, text, ids, bos, no_bos });
   if (rc != CLI_OK)
     return rc;
@@ -101,6 +136,8 @@ cli_generate (int argc, char **argv)
   FsSamplerParams params = { greedy, (float) temperature, top_k, (float) top_p,
                              (uint64_t) seed };
   FsGenerateOptions options = { max_tokens, ignore_eos };
+  if (cli_steer_requested (&steer))
+    return cli_steer_run (&prompt, &steer, &params, &options, json);
   g_autoptr(FsSampler) sampler = fs_sampler_new (&params);
   g_autoptr(FsModelRun) run = fs_model_run_new (prompt.model, NULL);
   g_autoptr(FsTokenDecoder) decoder = prompt.tokenizer != NULL && !json

@@ -22,6 +22,8 @@ int  cli_map (int argc, char **argv);
 int  cli_match (int argc, char **argv);
 int  cli_encode (int argc, char **argv);
 int  cli_graph (int argc, char **argv);
+int  cli_groups (int argc, char **argv);
+int  cli_causal (int argc, char **argv);
 int  cli_tensors (int argc, char **argv);
 int  cli_tokenize (int argc, char **argv);
 

@@ -16,6 +16,8 @@ static const struct {
   { "graph", cli_graph, "Build the flow graph of a feature" },
   { "match", cli_match, "Top-k matches of every feature of one position in another" },
   { "map", cli_map, "Compute the all-pairs map of a set (top-k matches of every feature)" },
+  { "groups", cli_groups, "Where active residual features come from, per layer, on a text" },
+  { "causal", cli_causal, "Deactivate a feature's matched predecessors and measure it" },
   { "encode", cli_encode, "Encode activations from a .npy file with one SAE" },
   { "logits", cli_logits, "Next-token logits of a prompt" },
   { "generate", cli_generate, "Continue a prompt with a model" },

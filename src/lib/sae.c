@@ -164,6 +164,7 @@ int fs_sae_get_average_l0 (FsSae *sae) { return sae->average_l0; }
 const char *fs_sae_get_neuronpedia_id (FsSae *sae) { return sae->neuronpedia_id; }
 FsMatrixView fs_sae_get_encoder (FsSae *sae) { return sae->encoder; }
 FsMatrixView fs_sae_get_decoder (FsSae *sae) { return sae->decoder; }
+const float *fs_sae_get_threshold (FsSae *sae) { return sae->threshold; }
 
 const char * const *
 fs_sae_get_warnings (FsSae *sae)
@@ -305,51 +306,50 @@ activate_topk (const FsSae *sae, float *z)
     z[kept[j]] = values[j];
 }
 
+/* One latent from its pre-activation without bias (x_in . W_enc[:, i]).
+ * For TopK this is only the candidate value: activate_topk selects. */
+static inline float
+activate_one (const FsSae *sae, int64_t i, float pre)
+{
+  pre *= sae->encoder_scale ? sae->encoder_scale[i] : 1.0f;
+  switch (sae->architecture)
+    {
+    case FS_ARCH_STANDARD:
+      return MAX (pre + sae->b_enc[i], 0.0f);
+    case FS_ARCH_JUMPRELU:
+      pre += sae->b_enc[i];
+      return pre > sae->threshold[i] ? pre : 0.0f;
+    case FS_ARCH_GATED:
+      {
+        gboolean open = pre + sae->b_gate[i] > 0;
+        float magnitude = expf (sae->r_mag[i]) * pre + sae->b_mag[i];
+        return open ? MAX (magnitude, 0.0f) : 0.0f;
+      }
+    case FS_ARCH_TOPK:
+      pre += sae->b_enc[i];
+      if (sae->rescale_acts_by_decoder_norm)
+        pre *= sae->stored_row_norms[i];
+      return pre;
+    }
+  g_assert_not_reached ();
+}
+
 /* Turns the pre-activations of one row (x_in W_enc, no bias) into z. */
 static void
 activate_row (const FsSae *sae, float *z)
 {
-  int64_t d = sae->d_sae;
-  const float *enc_scale = sae->encoder_scale;
-
-  for (int64_t i = 0; i < d; i++)
-    {
-      float pre = z[i] * (enc_scale ? enc_scale[i] : 1.0f);
-      switch (sae->architecture)
-        {
-        case FS_ARCH_STANDARD:
-          z[i] = MAX (pre + sae->b_enc[i], 0.0f);
-          break;
-        case FS_ARCH_JUMPRELU:
-          pre += sae->b_enc[i];
-          z[i] = pre > sae->threshold[i] ? pre : 0.0f;
-          break;
-        case FS_ARCH_GATED:
-          {
-            gboolean open = pre + sae->b_gate[i] > 0;
-            float magnitude = expf (sae->r_mag[i]) * pre + sae->b_mag[i];
-            z[i] = open ? MAX (magnitude, 0.0f) : 0.0f;
-          }
-          break;
-        case FS_ARCH_TOPK:
-          pre += sae->b_enc[i];
-          if (sae->rescale_acts_by_decoder_norm)
-            pre *= sae->stored_row_norms[i];
-          z[i] = pre;
-          break;
-        }
-    }
+  for (int64_t i = 0; i < sae->d_sae; i++)
+    z[i] = activate_one (sae, i, z[i]);
   if (sae->architecture == FS_ARCH_TOPK)
     activate_topk (sae, z);
 }
 
-void
-fs_sae_encode (FsSae *sae, const float *x, int64_t n, float *z)
+/* x_in [n, d_in] = normalise(x) - b_dec (when applied): what W_enc multiplies. */
+static void
+prepare_input (FsSae *sae, const float *x, int64_t n, float *x_in)
 {
   int64_t d_in = sae->d_in;
-  g_autofree float *x_in = g_new (float, (size_t) MAX (n * d_in, 1));
 
-  sae_prepare (sae);
   for (int64_t t = 0; t < n; t++)
     {
       const float *row = x + t * d_in;
@@ -362,10 +362,97 @@ fs_sae_encode (FsSae *sae, const float *x, int64_t n, float *z)
             out[j] -= sae->b_dec[j];
         }
     }
+}
 
+void
+fs_sae_encode (FsSae *sae, const float *x, int64_t n, float *z)
+{
+  g_autofree float *x_in = g_new (float, (size_t) MAX (n * sae->d_in, 1));
+
+  sae_prepare (sae);
+  prepare_input (sae, x, n, x_in);
   fs_matrix_multiply (x_in, n, &sae->encoder, z, sae->d_sae);
   for (int64_t t = 0; t < n; t++)
     activate_row (sae, z + t * sae->d_sae);
+}
+
+void
+fs_sae_read_encoder_columns (FsSae *sae, const int64_t *indices, int64_t n_indices,
+                             float *out)
+{
+  for (int64_t k = 0; k < n_indices; k++)
+    {
+      g_return_if_fail (indices[k] >= 0 && indices[k] < sae->d_sae);
+      fs_matrix_view_read_block (&sae->encoder, 0, sae->d_in, indices[k], 1,
+                                 out + k * sae->d_in);
+    }
+}
+
+/* Rows of TopK latents encoded at once: bounds the scratch to 16 MB. */
+#define TOPK_ROWS_BYTES (16 << 20)
+
+void
+fs_sae_encode_features (FsSae *sae, const float *x, int64_t n, const int64_t *indices,
+                        int64_t n_indices, const float *columns, float *z)
+{
+  int64_t d_in = sae->d_in, d_sae = sae->d_sae;
+
+  sae_prepare (sae);
+  if (sae->architecture == FS_ARCH_TOPK)
+    {
+      /* Whether a feature is among the top k depends on every latent. */
+      int64_t rows = CLAMP (TOPK_ROWS_BYTES / (d_sae * (int64_t) sizeof (float)), 1, MAX (n, 1));
+      g_autofree float *full = g_new (float, (size_t) (rows * d_sae));
+      for (int64_t t0 = 0; t0 < n; t0 += rows)
+        {
+          int64_t m = MIN (rows, n - t0);
+          fs_sae_encode (sae, x + t0 * d_in, m, full);
+          for (int64_t t = 0; t < m; t++)
+            for (int64_t k = 0; k < n_indices; k++)
+              z[(t0 + t) * n_indices + k] = full[t * d_sae + indices[k]];
+        }
+      return;
+    }
+
+  g_autofree float *own = NULL;
+  if (columns == NULL)
+    {
+      own = g_new (float, (size_t) MAX (n_indices * d_in, 1));
+      fs_sae_read_encoder_columns (sae, indices, n_indices, own);
+      columns = own;
+    }
+  g_autofree float *x_in = g_new (float, (size_t) MAX (n * d_in, 1));
+  prepare_input (sae, x, n, x_in);
+  for (int64_t t = 0; t < n; t++)
+    for (int64_t k = 0; k < n_indices; k++)
+      {
+        const float *row = x_in + t * d_in, *column = columns + k * d_in;
+        double pre = 0;
+        for (int64_t j = 0; j < d_in; j++)
+          pre += (double) row[j] * column[j];
+        z[t * n_indices + k] = activate_one (sae, indices[k], (float) pre);
+      }
+}
+
+void
+fs_sae_input_gain (FsSae *sae, const float *x, int64_t n, float *gain)
+{
+  for (int64_t t = 0; t < n; t++)
+    gain[t] = 1.0f / row_normalization (sae, x + t * sae->d_in).scale;
+}
+
+void
+fs_sae_get_decoder_direction (FsSae *sae, int64_t index, float *out)
+{
+  g_return_if_fail (index >= 0 && index < sae->d_sae);
+  sae_prepare (sae);
+  /* The factor fs_sae_decode puts on z[index] before W_dec. */
+  float factor = sae->decoder_scale[index];
+  if (sae->architecture == FS_ARCH_TOPK && sae->rescale_acts_by_decoder_norm)
+    factor = sae->stored_row_norms[index] > 0 ? factor / sae->stored_row_norms[index] : 0.0f;
+  fs_matrix_view_read_row (&sae->decoder, index, out);
+  for (int64_t j = 0; j < sae->d_in; j++)
+    out[j] *= factor;
 }
 
 void

@@ -100,6 +100,9 @@ const char * const *fs_sae_get_warnings (FsSae *sae);
 
 FsMatrixView    fs_sae_get_encoder (FsSae *sae);   /* [d_in, d_sae] */
 FsMatrixView    fs_sae_get_decoder (FsSae *sae);   /* [d_sae, d_in] */
+/* JumpReLU thresholds [d_sae] in activation units, or NULL for other
+ * architectures. */
+const float    *fs_sae_get_threshold (FsSae *sae);
 /* Per-feature factor applied to z before decoding (all ones when none). */
 const float    *fs_sae_get_decoder_scale (FsSae *sae);
 /* |dec_scale[i] * W_dec[i]|: computed on first use (one pass over W_dec),
@@ -113,6 +116,25 @@ void            fs_sae_read_unit_decoder_rows (FsSae *sae, int64_t first, int64_
 
 /* Encodes n rows of x [n, d_in] (F32) into z [n, d_sae]. */
 void            fs_sae_encode (FsSae *sae, const float *x, int64_t n, float *z);
+/* Latents `indices` of n rows of x [n, d_in] as fs_sae_encode computes
+ * them, into z [n, n_indices]: only those encoder columns are read, except
+ * for TopK, where membership in the top k needs every latent (then the full
+ * encoding is done, a block of rows per sgemm). `columns` [n_indices, d_in]
+ * may hold the columns from fs_sae_read_encoder_columns, or be NULL. */
+void            fs_sae_encode_features (FsSae *sae, const float *x, int64_t n,
+                                        const int64_t *indices, int64_t n_indices,
+                                        const float *columns, float *z);
+/* Encoder columns `indices` as packed F32 rows [n_indices, d_in]. */
+void            fs_sae_read_encoder_columns (FsSae *sae, const int64_t *indices,
+                                             int64_t n_indices, float *out);
+/* What fs_sae_decode adds to x_hat per unit of latent `index`, before
+ * undoing input normalisation: the stored row times the decoder scale (and
+ * over its norm for TopK with rescale_acts_by_decoder_norm). Not unit length. */
+void            fs_sae_get_decoder_direction (FsSae *sae, int64_t index, float *out);
+/* gain [n]: the factor by which decoding row t of x undoes the input
+ * normalisation (1 / its scale; 1 when the SAE normalises nothing), so that
+ * changing a latent by d moves x_hat by d * gain * its decoder direction. */
+void            fs_sae_input_gain (FsSae *sae, const float *x, int64_t n, float *gain);
 /* Decodes z [n, d_sae] into x_hat [n, d_in]; `x` [n, d_in] is the input that
  * was encoded, needed to undo input-dependent normalisations (may be NULL
  * when the SAE has none). */
