@@ -151,25 +151,11 @@ load_weights (FsModel *model, GError **error)
 
   w->layers = g_new0 (Gemma2Layer, (size_t) c->n_layers);
   w->n_layers = c->n_layers;
-  if (!fs_model_table (model, &w->embed, "model.embed_tokens.weight", c->vocab_size,
-                       c->d_model, error)
-      || (w->final_norm = fs_model_vector (model, "model.norm.weight", c->d_model, error)) == NULL)
+  if (!fs_model_load_embeddings (model, &w->embed, &w->final_norm, &w->unembed, error))
     goto fail;
   for (int64_t l = 0; l < c->n_layers; l++)
     if (!load_layer (model, &w->layers[l], l, error))
       goto fail;
-  if (c->tied_embeddings)
-    w->unembed = (FsMatrixView) { w->embed.data, w->embed.dtype, c->d_model, c->vocab_size,
-                                  1, c->d_model };
-  else
-    {
-      FsLinear head;
-      if (!fs_model_linear (model, &head, "lm_head.weight", NULL, c->d_model, c->vocab_size,
-                            error))
-        goto fail;
-      w->unembed = head.weight;
-    }
-  model->dtype = w->embed.dtype;
   return w;
 
 fail:

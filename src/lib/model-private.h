@@ -132,6 +132,11 @@ gboolean      fs_model_conv1d (FsModel *model, FsLinear *linear, const char *wei
 gboolean      fs_model_table (FsModel *model, FsMatrixView *view, const char *name,
                               int64_t rows, int64_t cols, GError **error);
 void          fs_linear_clear (FsLinear *linear);
+/* model.embed_tokens, model.norm and the unembedding (the embedding
+ * transposed when tied, else lm_head) of Gemma and Llama checkpoints; sets
+ * the model's dtype to the embedding's. */
+gboolean      fs_model_load_embeddings (FsModel *model, FsMatrixView *embed, float **final_norm,
+                                        FsMatrixView *unembed, GError **error);
 
 /* KV cache rows of this chunk's first position. */
 static inline float *

@@ -353,6 +353,30 @@ fs_model_table (FsModel *model, FsMatrixView *view, const char *name, int64_t ro
 }
 
 gboolean
+fs_model_load_embeddings (FsModel *model, FsMatrixView *embed, float **final_norm,
+                          FsMatrixView *unembed, GError **error)
+{
+  const FsModelConfig *c = &model->config;
+
+  if (!fs_model_table (model, embed, "model.embed_tokens.weight", c->vocab_size, c->d_model,
+                       error)
+      || (*final_norm = fs_model_vector (model, "model.norm.weight", c->d_model, error)) == NULL)
+    return FALSE;
+  model->dtype = embed->dtype;
+  if (c->tied_embeddings)
+    {
+      *unembed = (FsMatrixView) { embed->data, embed->dtype, c->d_model, c->vocab_size,
+                                  1, c->d_model };
+      return TRUE;
+    }
+  FsLinear head;
+  if (!fs_model_linear (model, &head, "lm_head.weight", NULL, c->d_model, c->vocab_size, error))
+    return FALSE;
+  *unembed = head.weight;
+  return TRUE;
+}
+
+gboolean
 fs_model_linear (FsModel *model, FsLinear *linear, const char *weight_name,
                  const char *bias_name, int64_t in, int64_t out, GError **error)
 {
