@@ -38,7 +38,14 @@ fs_application_activate (GApplication *app)
 
   window = gtk_application_get_active_window (GTK_APPLICATION (app));
   if (window == NULL)
-    window = GTK_WINDOW (fs_window_new (FS_APPLICATION (app)));
+    {
+      g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+
+      window = GTK_WINDOW (fs_window_new (FS_APPLICATION (app)));
+      /* Started without files: the bundled demo, when it is installed. */
+      if (g_settings_get_boolean (settings, "open-demo-on-start"))
+        fs_window_open_demo (FS_WINDOW (window));
+    }
 
   gtk_window_present (window);
 }
@@ -120,12 +127,21 @@ fs_application_startup (GApplication *app)
   /* Keep in step with ui/shortcuts-dialog.ui. */
   static const struct {
     const char *action;
-    const char *accels[2];
+    const char *accels[3];
   } accels[] = {
     { "app.quit", { "<Control>q", NULL } },
     { "app.shortcuts", { "<Control>question", NULL } },
     { "win.open-saes", { "<Control>o", NULL } },
     { "win.open-model", { "<Control><Shift>o", NULL } },
+    { "win.export-menu", { "<Control>e", NULL } },
+    { "win.find", { "<Control>f", NULL } },
+    { "win.toggle-sidebar", { "F9", NULL } },
+    { "win.toggle-inspector", { "<Control>i", NULL } },
+    { "win.back", { "<Alt>Left", NULL } },
+    { "win.forward", { "<Alt>Right", NULL } },
+    { "win.zoom-in", { "<Control>plus", "<Control>equal" } },
+    { "win.zoom-out", { "<Control>minus", NULL } },
+    { "win.zoom-fit", { "<Control>0", NULL } },
   };
   FsApplication *self = FS_APPLICATION (app);
 

@@ -10,20 +10,74 @@
 
 #include <glib/gi18n.h>
 
+#include "export.h"
+#include "fs-error.h"
+#include "fs-sae-list.h"
 #include "fs-window.h"
+
+/* Edits of the graph parameters are collected this long before the graph
+ * is rebuilt, so that holding a spin button's arrow builds once. */
+#define PARAMS_DEBOUNCE_MS 250
+#define PULSE_INTERVAL_MS 120
+
+typedef struct {
+  int    layer;
+  gint64 index;
+} HistoryEntry;
 
 struct _FsWindow
 {
   AdwApplicationWindow parent_instance;
 
-  GSettings *settings;
+  GSettings       *settings;
+
+  FsWorkspace     *workspace;
+  GCancellable    *load_cancellable;
+
+  guint            params_timeout;
+  guint            pulse_timeout;
+
+  GArray          *history;         /* HistoryEntry */
+  guint            history_position;  /* index of the entry shown + 1; 0 when empty */
+  gboolean         navigating;
 
   /* Template widgets */
   AdwToastOverlay *toast_overlay;
-  GtkStack *stack;
+  GtkStack        *stack;
+  AdwWindowTitle  *window_title;
+  AdwStatusPage   *empty_page;
+  AdwStatusPage   *loading_page;
+  GtkWidget       *demo_button;
+  AdwFlap         *sidebar_flap;
+  AdwFlap         *inspector_flap;
+  FsFeatureFinder *finder;
+  FsGraphControls *controls;
+  FsSaeList       *sae_list;
+  FsGraphWidget   *graph;
+  FsInspector     *inspector;
+  GtkProgressBar  *progress;
+  GtkWidget       *graph_status;
+  GtkMenuButton   *export_button;
+  GtkWidget       *sidebar_button;
+  GtkWidget       *inspector_button;
+  GtkWidget       *history_box;
 };
 
 G_DEFINE_FINAL_TYPE (FsWindow, fs_window, ADW_TYPE_APPLICATION_WINDOW)
+
+static const struct {
+  const char *format;
+  const char *extension;
+  const char *mime_type;
+  const char *name;
+} export_formats[] = {
+  { "png", "png", "image/png", N_("PNG Image") },
+  { "svg", "svg", "image/svg+xml", N_("SVG Image") },
+  { "pdf", "pdf", "application/pdf", N_("PDF Document") },
+  { "json", "json", "application/json", N_("Graph JSON") },
+  { "graphml", "graphml", "application/xml", N_("GraphML") },
+  { "dot", "dot", "text/vnd.graphviz", N_("Graphviz DOT") },
+};
 
 FsWindow *
 fs_window_new (FsApplication *application)
@@ -39,7 +93,268 @@ static void
 fs_window_show_toast (FsWindow   *self,
                       const char *title)
 {
-  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (title));
+  AdwToast *toast = adw_toast_new (title);
+
+  /* Error messages name files and can be long. */
+  adw_toast_set_timeout (toast, 8);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+/* ------------------------------------------------------------ busy state */
+
+static gboolean
+pulse_cb (gpointer user_data)
+{
+  FsWindow *self = user_data;
+
+  gtk_progress_bar_pulse (self->progress);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+update_busy (FsWindow *self)
+{
+  gboolean busy = self->load_cancellable != NULL || fs_graph_widget_get_building (self->graph);
+
+  gtk_widget_set_visible (GTK_WIDGET (self->progress), busy);
+  if (busy && self->pulse_timeout == 0)
+    self->pulse_timeout = g_timeout_add (PULSE_INTERVAL_MS, pulse_cb, self);
+  else if (!busy)
+    g_clear_handle_id (&self->pulse_timeout, g_source_remove);
+}
+
+gboolean
+fs_window_get_loading (FsWindow *self)
+{
+  g_return_val_if_fail (FS_IS_WINDOW (self), FALSE);
+
+  return self->load_cancellable != NULL;
+}
+
+FsWorkspace *
+fs_window_get_workspace (FsWindow *self)
+{
+  g_return_val_if_fail (FS_IS_WINDOW (self), NULL);
+
+  return self->workspace;
+}
+
+/* ------------------------------------------------------------ pages */
+
+static void
+update_page (FsWindow *self)
+{
+  gboolean graph_page = self->workspace != NULL && fs_workspace_get_set (self->workspace) != NULL;
+
+  if (graph_page)
+    gtk_stack_set_visible_child_name (self->stack, "graph");
+  else if (self->load_cancellable != NULL)
+    gtk_stack_set_visible_child_name (self->stack, "loading");
+  else
+    gtk_stack_set_visible_child_name (self->stack, "empty");
+
+  /* The graph's controls only where there is a graph. */
+  gtk_widget_set_visible (self->sidebar_button, graph_page);
+  gtk_widget_set_visible (self->inspector_button, graph_page);
+  gtk_widget_set_visible (self->history_box, graph_page);
+  gtk_widget_set_visible (GTK_WIDGET (self->export_button), graph_page);
+}
+
+static void
+update_title (FsWindow *self)
+{
+  g_autofree char *subtitle = NULL;
+
+  if (self->workspace != NULL)
+    subtitle = fs_workspace_describe (self->workspace);
+  adw_window_title_set_subtitle (self->window_title, subtitle != NULL ? subtitle : "");
+
+  /* With a model and no SAEs the empty page says what comes next. */
+  if (self->workspace != NULL && fs_workspace_get_model (self->workspace) != NULL
+      && fs_workspace_get_set (self->workspace) == NULL)
+    adw_status_page_set_description (self->empty_page,
+                                     _("The model is open. Open SAE folders trained on it to explore how their features flow between layers."));
+  else
+    adw_status_page_set_description (self->empty_page,
+                                     _("Open a Hugging Face model folder or SAE folders (SAELens, Gemma Scope, Llama Scope) to explore how features flow between layers."));
+}
+
+static void
+update_actions (FsWindow *self)
+{
+  static const char * const zoom_actions[] = { "zoom-in", "zoom-out", "zoom-fit" };
+  FsFlowGraph *graph = fs_graph_widget_get_graph (self->graph);
+  g_auto(GStrv) recent = g_settings_get_strv (self->settings, "recent-sae-sets");
+  g_autofree char *demo = fs_workspace_find_demo ();
+  GAction *action;
+
+  action = g_action_map_lookup_action (G_ACTION_MAP (self), "export");
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (action), graph != NULL);
+  action = g_action_map_lookup_action (G_ACTION_MAP (self), "export-menu");
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (action), graph != NULL);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->export_button), graph != NULL);
+
+  action = g_action_map_lookup_action (G_ACTION_MAP (self), "back");
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (action), self->history_position > 1);
+  action = g_action_map_lookup_action (G_ACTION_MAP (self), "forward");
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (action), self->history_position < self->history->len);
+
+  action = g_action_map_lookup_action (G_ACTION_MAP (self), "open-recent");
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (action), recent[0] != NULL);
+  action = g_action_map_lookup_action (G_ACTION_MAP (self), "open-demo");
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (action), demo != NULL);
+  gtk_widget_set_visible (self->demo_button, demo != NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (zoom_actions); i++)
+    {
+      action = g_action_map_lookup_action (G_ACTION_MAP (self), zoom_actions[i]);
+      g_simple_action_set_enabled (G_SIMPLE_ACTION (action), graph != NULL);
+    }
+}
+
+/* ------------------------------------------------------------ loading */
+
+typedef struct {
+  FsWindow *window;
+  gboolean  remember;
+} LoadContext;
+
+static void
+show_start_feature (FsWindow *self)
+{
+  int layer;
+  gint64 index;
+
+  if (fs_workspace_get_start_feature (self->workspace, &layer, &index))
+    fs_window_show_feature (self, layer, index);
+}
+
+static void
+swap_workspace (FsWindow    *self,
+                FsWorkspace *workspace,
+                gboolean     remember)
+{
+  g_autoptr(FsWorkspace) previous = g_steal_pointer (&self->workspace);
+  const char * const *warnings;
+  gboolean same_saes;
+  int layer;
+  gint64 index;
+
+  self->workspace = fs_workspace_ref (workspace);
+  same_saes = previous != NULL
+              && fs_workspace_get_sae_paths (previous) != NULL
+              && fs_workspace_get_sae_paths (workspace) != NULL
+              && g_strv_equal (fs_workspace_get_sae_paths (previous), fs_workspace_get_sae_paths (workspace));
+
+  if (remember)
+    {
+      const char * const *paths = fs_workspace_get_sae_paths (workspace);
+      const char *model = fs_workspace_get_model_path (workspace);
+
+      g_settings_delay (self->settings);
+      if (paths != NULL)
+        g_settings_set_strv (self->settings, "recent-sae-sets", paths);
+      g_settings_set_string (self->settings, "recent-model", model != NULL ? model : "");
+      g_settings_apply (self->settings);
+    }
+
+  fs_feature_finder_set_workspace (self->finder, workspace);
+  fs_sae_list_set_workspace (self->sae_list, workspace);
+  fs_graph_widget_set_workspace (self->graph, workspace);
+
+  if (fs_workspace_get_set (workspace) == NULL)
+    fs_graph_widget_clear (self->graph);
+  else if (same_saes && fs_graph_widget_get_feature (self->graph, &layer, &index))
+    fs_window_show_feature (self, layer, index);  /* the model may change the graph */
+  else
+    {
+      g_array_set_size (self->history, 0);
+      self->history_position = 0;
+      fs_graph_widget_clear (self->graph);
+      show_start_feature (self);
+    }
+
+  warnings = fs_workspace_get_warnings (workspace);
+  if (warnings[0] != NULL)
+    {
+      guint n = g_strv_length ((char **) warnings);
+      g_autofree char *text = NULL;
+
+      if (n == 1)
+        text = g_strdup (warnings[0]);
+      else
+        text = g_strdup_printf (ngettext ("%s (and %u more warning)", "%s (and %u more warnings)", n - 1),
+                                warnings[0], n - 1);
+      fs_window_show_toast (self, text);
+    }
+
+  update_title (self);
+  update_page (self);
+  update_actions (self);
+}
+
+static void
+load_done_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  LoadContext *context = user_data;
+  g_autoptr(FsWindow) self = context->window;
+  g_autoptr(FsWorkspace) workspace = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean remember = context->remember;
+
+  g_free (context);
+  workspace = fs_workspace_load_finish (result, &error);
+
+  /* Superseded by a newer load, or the window is going away. */
+  if (g_task_get_cancellable (G_TASK (result)) != self->load_cancellable)
+    return;
+  g_clear_object (&self->load_cancellable);
+
+  if (workspace == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        fs_window_show_toast (self, error->message);
+    }
+  else
+    swap_workspace (self, workspace, remember);
+
+  update_page (self);
+  update_busy (self);
+}
+
+static void
+fs_window_load (FsWindow           *self,
+                const char * const *sae_paths,
+                const char         *model_path,
+                gboolean            remember)
+{
+  g_autofree char *description = NULL;
+  LoadContext *context;
+
+  g_cancellable_cancel (self->load_cancellable);
+  g_clear_object (&self->load_cancellable);
+  self->load_cancellable = g_cancellable_new ();
+
+  if (sae_paths != NULL && sae_paths[0] != NULL)
+    {
+      g_autofree char *joined = g_strjoinv ("\n", (char **) sae_paths);
+
+      description = g_strdup (joined);
+    }
+  else if (model_path != NULL)
+    description = g_strdup (model_path);
+  adw_status_page_set_description (self->loading_page, description);
+
+  context = g_new0 (LoadContext, 1);
+  context->window = g_object_ref (self);
+  context->remember = remember;
+  fs_workspace_load_async (sae_paths, model_path, self->workspace, self->load_cancellable,
+                           load_done_cb, context);
+
+  update_page (self);
+  update_busy (self);
 }
 
 /**
@@ -47,14 +362,15 @@ fs_window_show_toast (FsWindow   *self,
  * @self: a #FsWindow
  * @folder: a Hugging Face model folder
  *
- * Remembers @folder as the recent model. Loading models is not implemented
- * yet, and the window says so.
+ * Loads the model, keeping the SAEs that are open (they are reopened with
+ * the model, which attention SAEs on attn.hook_z need).
  */
 void
 fs_window_open_model (FsWindow *self,
                       GFile    *folder)
 {
   g_autofree char *path = NULL;
+  const char * const *sae_paths = NULL;
 
   g_return_if_fail (FS_IS_WINDOW (self));
   g_return_if_fail (G_IS_FILE (folder));
@@ -66,8 +382,9 @@ fs_window_open_model (FsWindow *self,
       return;
     }
 
-  g_settings_set_string (self->settings, "recent-model", path);
-  fs_window_show_toast (self, _("Loading models is not available yet"));
+  if (self->workspace != NULL)
+    sae_paths = fs_workspace_get_sae_paths (self->workspace);
+  fs_window_load (self, sae_paths, path, TRUE);
 }
 
 /**
@@ -76,8 +393,7 @@ fs_window_open_model (FsWindow *self,
  * @folders: (array length=n_folders): SAE folders or folders to scan for them
  * @n_folders: the length of @folders
  *
- * Remembers @folders as the recent SAE sets. Loading SAEs is not implemented
- * yet, and the window says so.
+ * Loads the SAEs found in @folders as one set, with the model that is open.
  */
 void
 fs_window_open_sae_sets (FsWindow      *self,
@@ -86,6 +402,7 @@ fs_window_open_sae_sets (FsWindow      *self,
 {
   g_autoptr(GStrvBuilder) paths = NULL;
   g_auto(GStrv) strv = NULL;
+  const char *model_path = NULL;
 
   g_return_if_fail (FS_IS_WINDOW (self));
   g_return_if_fail (folders != NULL || n_folders == 0);
@@ -106,9 +423,403 @@ fs_window_open_sae_sets (FsWindow      *self,
       return;
     }
 
-  g_settings_set_strv (self->settings, "recent-sae-sets", (const char * const *) strv);
-  fs_window_show_toast (self, _("Loading SAEs is not available yet"));
+  if (self->workspace != NULL)
+    model_path = fs_workspace_get_model_path (self->workspace);
+  fs_window_load (self, (const char * const *) strv, model_path, TRUE);
 }
+
+gboolean
+fs_window_open_demo (FsWindow *self)
+{
+  g_autofree char *demo = NULL;
+  g_autofree char *saes = NULL;
+  g_autofree char *model = NULL;
+  const char *paths[2] = { NULL, NULL };
+
+  g_return_val_if_fail (FS_IS_WINDOW (self), FALSE);
+
+  demo = fs_workspace_find_demo ();
+  if (demo == NULL)
+    return FALSE;
+
+  saes = g_build_filename (demo, "saes", NULL);
+  model = g_build_filename (demo, "model", NULL);
+  paths[0] = saes;
+  /* The demo is not something the user opened: not remembered. */
+  fs_window_load (self, paths, g_file_test (model, G_FILE_TEST_IS_DIR) ? model : NULL, FALSE);
+  return TRUE;
+}
+
+/* ------------------------------------------------------------ graph */
+
+static void
+history_push (FsWindow *self,
+              int       layer,
+              gint64    index)
+{
+  HistoryEntry entry = { layer, index };
+
+  if (self->history_position > 0)
+    {
+      HistoryEntry *current = &g_array_index (self->history, HistoryEntry, self->history_position - 1);
+
+      if (current->layer == layer && current->index == index)
+        return;
+    }
+
+  g_array_set_size (self->history, self->history_position);
+  g_array_append_val (self->history, entry);
+  self->history_position = self->history->len;
+}
+
+void
+fs_window_show_feature (FsWindow *self,
+                        int       layer,
+                        gint64    index)
+{
+  g_return_if_fail (FS_IS_WINDOW (self));
+
+  fs_graph_widget_show_feature (self->graph, layer, index);
+}
+
+static void
+feature_changed_cb (FsWindow *self)
+{
+  g_autofree char *id = NULL;
+  int layer;
+  gint64 index;
+
+  if (!fs_graph_widget_get_feature (self->graph, &layer, &index))
+    return;
+
+  if (!self->navigating)
+    history_push (self, layer, index);
+  id = fs_feature_id (layer, FS_SITE_RES, index);
+  fs_feature_finder_show_feature (self->finder, id);
+  update_actions (self);
+}
+
+static void
+selection_changed_cb (FsWindow *self)
+{
+  fs_inspector_show_node (self->inspector, self->workspace,
+                          fs_graph_widget_get_graph (self->graph),
+                          fs_graph_widget_get_selected (self->graph));
+}
+
+static void
+graph_changed_cb (FsWindow *self)
+{
+  FsFlowGraph *graph = fs_graph_widget_get_graph (self->graph);
+
+  gtk_widget_set_visible (self->graph_status, graph == NULL && !fs_graph_widget_get_building (self->graph));
+  update_actions (self);
+
+  /* A new graph opens on its seed, so the inspector has something to say
+   * (the selection's notification updates it). */
+  if (graph != NULL && fs_graph_widget_get_selected (self->graph) < 0)
+    fs_graph_widget_set_selected (self->graph, fs_flow_graph_get_seed (graph));
+  else
+    selection_changed_cb (self);
+}
+
+static void
+building_changed_cb (FsWindow *self)
+{
+  gtk_widget_set_visible (self->graph_status,
+                          fs_graph_widget_get_graph (self->graph) == NULL
+                          && !fs_graph_widget_get_building (self->graph));
+  update_busy (self);
+}
+
+static void
+build_failed_cb (FsWindow   *self,
+                 const char *message)
+{
+  fs_window_show_toast (self, message);
+}
+
+static void
+finder_feature_activated_cb (FsWindow *self,
+                             int       layer,
+                             gint64    index)
+{
+  fs_window_show_feature (self, layer, index);
+}
+
+static void
+sae_list_position_activated_cb (FsWindow *self,
+                                int       layer,
+                                int       site)
+{
+  g_autofree char *position = fs_position_id (layer, (FsSite) site);
+  g_autofree char *text = g_strconcat (position, "/", NULL);
+
+  fs_feature_finder_set_text (self->finder, text);
+  fs_feature_finder_focus (self->finder);
+}
+
+static void
+inspector_node_activated_cb (FsWindow *self,
+                             guint     node)
+{
+  fs_graph_widget_set_selected (self->graph, node);
+}
+
+static void
+inspector_reroot_cb (FsWindow *self,
+                     guint     node_index)
+{
+  FsFlowGraph *graph = fs_graph_widget_get_graph (self->graph);
+  const FsFlowNode *node;
+
+  if (graph == NULL || node_index >= fs_flow_graph_get_n_nodes (graph))
+    return;
+
+  node = fs_flow_graph_get_node (graph, node_index);
+  if (node->site == FS_SITE_RES)
+    fs_window_show_feature (self, node->layer, node->index);
+}
+
+static gboolean
+params_timeout_cb (gpointer user_data)
+{
+  FsWindow *self = user_data;
+  FsFlowParams params;
+
+  self->params_timeout = 0;
+  fs_graph_controls_get_params (self->controls, &params);
+  fs_graph_widget_set_params (self->graph, &params);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+controls_changed_cb (FsWindow *self)
+{
+  g_clear_handle_id (&self->params_timeout, g_source_remove);
+  self->params_timeout = g_timeout_add (PARAMS_DEBOUNCE_MS, params_timeout_cb, self);
+}
+
+/* ------------------------------------------------------------ export */
+
+typedef struct {
+  FsFlowGraph *graph;
+  char        *format;
+  char        *path;
+} ExportData;
+
+static void
+export_data_free (ExportData *data)
+{
+  g_clear_pointer (&data->graph, fs_flow_graph_unref);
+  g_free (data->format);
+  g_free (data->path);
+  g_free (data);
+}
+
+static void
+export_thread (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  ExportData *data = task_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  if (g_str_equal (data->format, "png") || g_str_equal (data->format, "svg")
+      || g_str_equal (data->format, "pdf"))
+    {
+      /* Written to a temporary file and renamed into place. */
+      if (!fs_graph_render_to_file (data->graph, data->format, data->path, &error))
+        {
+          g_task_return_error (task, g_steal_pointer (&error));
+          return;
+        }
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  if (g_str_equal (data->format, "json"))
+    text = fs_flow_graph_to_json (data->graph);
+  else if (g_str_equal (data->format, "graphml"))
+    text = fs_flow_graph_to_graphml (data->graph);
+  else
+    text = fs_flow_graph_to_dot (data->graph);
+
+  /* g_file_set_contents writes a temporary file and renames it. */
+  if (!g_file_set_contents (data->path, text, -1, &error))
+    {
+      g_task_return_new_error (task, FS_ERROR, FS_ERROR_IO, "%s", error->message);
+      return;
+    }
+
+  g_task_return_boolean (task, TRUE);
+}
+
+static gboolean
+is_export_format (const char *format)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (export_formats); i++)
+    if (g_strcmp0 (format, export_formats[i].format) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+void
+fs_window_export_async (FsWindow            *self,
+                        const char          *format,
+                        GFile               *file,
+                        GCancellable        *cancellable,
+                        GAsyncReadyCallback  callback,
+                        gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  FsFlowGraph *graph;
+  ExportData *data;
+
+  g_return_if_fail (FS_IS_WINDOW (self));
+  g_return_if_fail (G_IS_FILE (file));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, fs_window_export_async);
+
+  graph = fs_graph_widget_get_graph (self->graph);
+  if (graph == NULL)
+    {
+      g_task_return_new_error (task, FS_ERROR, FS_ERROR_NOT_FOUND, _("There is no graph to export"));
+      return;
+    }
+  if (!is_export_format (format))
+    {
+      g_task_return_new_error (task, FS_ERROR, FS_ERROR_UNSUPPORTED, _("Cannot export as “%s”"), format);
+      return;
+    }
+
+  data = g_new0 (ExportData, 1);
+  data->graph = fs_flow_graph_ref (graph);
+  data->format = g_strdup (format);
+  data->path = g_file_get_path (file);
+  if (data->path == NULL)
+    {
+      export_data_free (data);
+      g_task_return_new_error (task, FS_ERROR, FS_ERROR_IO, _("Graphs can only be exported to local files"));
+      return;
+    }
+
+  g_task_set_task_data (task, data, (GDestroyNotify) export_data_free);
+  g_task_run_in_thread (task, export_thread);
+}
+
+gboolean
+fs_window_export_finish (FsWindow      *self,
+                         GAsyncResult  *result,
+                         GError       **error)
+{
+  g_return_val_if_fail (FS_IS_WINDOW (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+export_done_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  FsWindow *self = FS_WINDOW (object);
+  g_autoptr(GFile) file = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!fs_window_export_finish (self, result, &error))
+    fs_window_show_toast (self, error->message);
+  else
+    {
+      g_autofree char *name = g_file_get_basename (file);
+      g_autofree char *title = g_strdup_printf (_("Exported “%s”"), name);
+
+      fs_window_show_toast (self, title);
+    }
+}
+
+static void
+export_response_cb (GtkNativeDialog *dialog,
+                    int              response,
+                    gpointer         user_data)
+{
+  FsWindow *self = user_data;
+  const char *format = g_object_get_data (G_OBJECT (dialog), "format");
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+
+      if (file != NULL)
+        fs_window_export_async (self, format, file, NULL, export_done_cb, g_steal_pointer (&file));
+    }
+
+  g_object_unref (dialog);
+}
+
+static void
+fs_window_export_action (GSimpleAction *action,
+                         GVariant      *parameter,
+                         gpointer       user_data)
+{
+  FsWindow *self = user_data;
+  const char *format = g_variant_get_string (parameter, NULL);
+  FsFlowGraph *graph = fs_graph_widget_get_graph (self->graph);
+  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+  g_autofree char *seed_id = NULL;
+  g_autofree char *name = NULL;
+  GtkFileChooserNative *chooser;
+  guint f;
+
+  if (graph == NULL)
+    return;
+  for (f = 0; f < G_N_ELEMENTS (export_formats); f++)
+    if (g_str_equal (format, export_formats[f].format))
+      break;
+  if (f == G_N_ELEMENTS (export_formats))
+    return;
+
+  if (fs_flow_graph_get_n_nodes (graph) > 0)
+    {
+      const FsFlowNode *seed = fs_flow_graph_get_node (graph, fs_flow_graph_get_seed (graph));
+
+      seed_id = fs_feature_id (seed->layer, seed->site, seed->index);
+      g_strdelimit (seed_id, "/", '-');
+    }
+  name = g_strdup_printf ("flow-%s.%s", seed_id != NULL ? seed_id : "graph", export_formats[f].extension);
+
+  chooser = gtk_file_chooser_native_new (_("Export Flow Graph"),
+                                         GTK_WINDOW (self),
+                                         GTK_FILE_CHOOSER_ACTION_SAVE,
+                                         _("_Export"),
+                                         _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
+  gtk_file_filter_set_name (filter, _(export_formats[f].name));
+  gtk_file_filter_add_mime_type (filter, export_formats[f].mime_type);
+  gtk_file_filter_add_suffix (filter, export_formats[f].extension);
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+  g_object_set_data_full (G_OBJECT (chooser), "format", g_strdup (format), g_free);
+  g_signal_connect_object (chooser, "response", G_CALLBACK (export_response_cb), self, 0);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+static void
+fs_window_export_menu_action (GSimpleAction *action,
+                              GVariant      *parameter,
+                              gpointer       user_data)
+{
+  FsWindow *self = user_data;
+
+  gtk_menu_button_popup (self->export_button);
+}
+
+/* ------------------------------------------------------------ open */
 
 static void
 open_model_response_cb (GtkNativeDialog *dialog,
@@ -198,10 +909,139 @@ fs_window_open_saes_action (GSimpleAction *action,
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }
 
+static void
+fs_window_open_recent_action (GSimpleAction *action,
+                              GVariant      *parameter,
+                              gpointer       user_data)
+{
+  FsWindow *self = user_data;
+  g_auto(GStrv) paths = g_settings_get_strv (self->settings, "recent-sae-sets");
+  g_autofree char *model = g_settings_get_string (self->settings, "recent-model");
+
+  if (paths[0] == NULL)
+    return;
+  fs_window_load (self, (const char * const *) paths, model[0] != '\0' ? model : NULL, TRUE);
+}
+
+static void
+fs_window_open_demo_action (GSimpleAction *action,
+                            GVariant      *parameter,
+                            gpointer       user_data)
+{
+  fs_window_open_demo (FS_WINDOW (user_data));
+}
+
+/* ------------------------------------------------------------ navigation */
+
+static void
+navigate (FsWindow *self,
+          int       delta)
+{
+  HistoryEntry *entry;
+  guint target = self->history_position + delta;
+
+  if (target < 1 || target > self->history->len)
+    return;
+
+  self->history_position = target;
+  entry = &g_array_index (self->history, HistoryEntry, target - 1);
+  self->navigating = TRUE;
+  fs_window_show_feature (self, entry->layer, entry->index);
+  self->navigating = FALSE;
+  update_actions (self);
+}
+
+static void
+fs_window_back_action (GSimpleAction *action,
+                       GVariant      *parameter,
+                       gpointer       user_data)
+{
+  navigate (FS_WINDOW (user_data), -1);
+}
+
+static void
+fs_window_forward_action (GSimpleAction *action,
+                          GVariant      *parameter,
+                          gpointer       user_data)
+{
+  navigate (FS_WINDOW (user_data), 1);
+}
+
+static void
+fs_window_find_action (GSimpleAction *action,
+                       GVariant      *parameter,
+                       gpointer       user_data)
+{
+  FsWindow *self = user_data;
+
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->stack), "graph") != 0)
+    return;
+  adw_flap_set_reveal_flap (self->sidebar_flap, TRUE);
+  fs_feature_finder_focus (self->finder);
+}
+
+static void
+fs_window_zoom_action (GSimpleAction *action,
+                       GVariant      *parameter,
+                       gpointer       user_data)
+{
+  FsWindow *self = user_data;
+  const char *name = g_action_get_name (G_ACTION (action));
+
+  if (g_str_equal (name, "zoom-in"))
+    fs_graph_widget_zoom (self->graph, 1.25);
+  else if (g_str_equal (name, "zoom-out"))
+    fs_graph_widget_zoom (self->graph, 1 / 1.25);
+  else
+    fs_graph_widget_fit (self->graph);
+}
+
 static const GActionEntry win_actions[] = {
   { "open-model", fs_window_open_model_action },
   { "open-saes", fs_window_open_saes_action },
+  { "open-recent", fs_window_open_recent_action },
+  { "open-demo", fs_window_open_demo_action },
+  { "export", fs_window_export_action, "s" },
+  { "export-menu", fs_window_export_menu_action },
+  { "back", fs_window_back_action },
+  { "forward", fs_window_forward_action },
+  { "find", fs_window_find_action },
+  { "zoom-in", fs_window_zoom_action },
+  { "zoom-out", fs_window_zoom_action },
+  { "zoom-fit", fs_window_zoom_action },
 };
+
+/* ------------------------------------------------------------ accessors */
+
+FsGraphWidget *
+fs_window_get_graph_widget (FsWindow *self)
+{
+  g_return_val_if_fail (FS_IS_WINDOW (self), NULL);
+  return self->graph;
+}
+
+FsInspector *
+fs_window_get_inspector (FsWindow *self)
+{
+  g_return_val_if_fail (FS_IS_WINDOW (self), NULL);
+  return self->inspector;
+}
+
+FsFeatureFinder *
+fs_window_get_finder (FsWindow *self)
+{
+  g_return_val_if_fail (FS_IS_WINDOW (self), NULL);
+  return self->finder;
+}
+
+FsGraphControls *
+fs_window_get_controls (FsWindow *self)
+{
+  g_return_val_if_fail (FS_IS_WINDOW (self), NULL);
+  return self->controls;
+}
+
+/* ------------------------------------------------------------ GObject */
 
 static gboolean
 fs_window_close_request (GtkWindow *window)
@@ -227,6 +1067,11 @@ fs_window_dispose (GObject *object)
 {
   FsWindow *self = FS_WINDOW (object);
 
+  g_cancellable_cancel (self->load_cancellable);
+  g_clear_object (&self->load_cancellable);
+  g_clear_handle_id (&self->params_timeout, g_source_remove);
+  g_clear_handle_id (&self->pulse_timeout, g_source_remove);
+
   gtk_widget_dispose_template (GTK_WIDGET (self), FS_TYPE_WINDOW);
 
   G_OBJECT_CLASS (fs_window_parent_class)->dispose (object);
@@ -238,6 +1083,8 @@ fs_window_finalize (GObject *object)
   FsWindow *self = FS_WINDOW (object);
 
   g_clear_object (&self->settings);
+  g_clear_pointer (&self->workspace, fs_workspace_unref);
+  g_clear_pointer (&self->history, g_array_unref);
 
   G_OBJECT_CLASS (fs_window_parent_class)->finalize (object);
 }
@@ -254,19 +1101,61 @@ fs_window_class_init (FsWindowClass *klass)
 
   window_class->close_request = fs_window_close_request;
 
+  g_type_ensure (FS_TYPE_FEATURE_FINDER);
+  g_type_ensure (FS_TYPE_GRAPH_CONTROLS);
+  g_type_ensure (FS_TYPE_GRAPH_WIDGET);
+  g_type_ensure (FS_TYPE_INSPECTOR);
+  g_type_ensure (FS_TYPE_SAE_LIST);
+
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/flowscope/Flowscope/ui/fs-window.ui");
   gtk_widget_class_bind_template_child (widget_class, FsWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, FsWindow, stack);
+  gtk_widget_class_bind_template_child (widget_class, FsWindow, window_title);
+  gtk_widget_class_bind_template_child (widget_class, FsWindow, empty_page);
+  gtk_widget_class_bind_template_child (widget_class, FsWindow, loading_page);
+  gtk_widget_class_bind_template_child (widget_class, FsWindow, demo_button);
+  gtk_widget_class_bind_template_child (widget_class, FsWindow, sidebar_flap);
+  gtk_widget_class_bind_template_child (widget_class, FsWindow, inspector_flap);
+  gtk_widget_class_bind_template_child (widget_class, FsWindow, finder);
+  gtk_widget_class_bind_template_child (widget_class, FsWindow, controls);
+  gtk_widget_class_bind_template_child (widget_class, FsWindow, sae_list);
+  gtk_widget_class_bind_template_child (widget_class, FsWindow, graph);
+  gtk_widget_class_bind_template_child (widget_class, FsWindow, inspector);
+  gtk_widget_class_bind_template_child (widget_class, FsWindow, progress);
+  gtk_widget_class_bind_template_child (widget_class, FsWindow, graph_status);
+  gtk_widget_class_bind_template_child (widget_class, FsWindow, export_button);
+  gtk_widget_class_bind_template_child (widget_class, FsWindow, sidebar_button);
+  gtk_widget_class_bind_template_child (widget_class, FsWindow, inspector_button);
+  gtk_widget_class_bind_template_child (widget_class, FsWindow, history_box);
+  gtk_widget_class_bind_template_callback (widget_class, feature_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, selection_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, graph_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, building_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, build_failed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, finder_feature_activated_cb);
+  gtk_widget_class_bind_template_callback (widget_class, inspector_node_activated_cb);
+  gtk_widget_class_bind_template_callback (widget_class, sae_list_position_activated_cb);
+  gtk_widget_class_bind_template_callback (widget_class, inspector_reroot_cb);
+  gtk_widget_class_bind_template_callback (widget_class, controls_changed_cb);
 }
 
 static void
 fs_window_init (FsWindow *self)
 {
+  g_autoptr(GPropertyAction) sidebar_action = NULL;
+  g_autoptr(GPropertyAction) inspector_action = NULL;
+
+  self->history = g_array_new (FALSE, FALSE, sizeof (HistoryEntry));
+
   gtk_widget_init_template (GTK_WIDGET (self));
 
   g_action_map_add_action_entries (G_ACTION_MAP (self),
                                    win_actions, G_N_ELEMENTS (win_actions),
                                    self);
+  sidebar_action = g_property_action_new ("toggle-sidebar", self->sidebar_flap, "reveal-flap");
+  g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (sidebar_action));
+  inspector_action = g_property_action_new ("toggle-inspector", self->inspector_flap, "reveal-flap");
+  g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (inspector_action));
 
   self->settings = g_settings_new (APP_ID);
   gtk_window_set_default_size (GTK_WINDOW (self),
@@ -274,6 +1163,11 @@ fs_window_init (FsWindow *self)
                                g_settings_get_int (self->settings, "window-height"));
   if (g_settings_get_boolean (self->settings, "window-maximized"))
     gtk_window_maximize (GTK_WINDOW (self));
+  g_signal_connect_object (self->settings, "changed::recent-sae-sets",
+                           G_CALLBACK (update_actions), self, G_CONNECT_SWAPPED);
 
-  gtk_stack_set_visible_child_name (self->stack, "empty");
+  update_title (self);
+  update_page (self);
+  update_busy (self);
+  update_actions (self);
 }

@@ -92,12 +92,11 @@ compare_nodes (const FsFlowNode *a, const FsFlowNode *b)
   return a->index < b->index ? -1 : a->index > b->index;
 }
 
-static const FsFlowNode *sort_nodes;
-
 static int
-compare_node_order (const void *a, const void *b)
+compare_node_order (gconstpointer a, gconstpointer b, gpointer nodes)
 {
-  return compare_nodes (&sort_nodes[*(const guint *) a], &sort_nodes[*(const guint *) b]);
+  const FsFlowNode *all = nodes;
+  return compare_nodes (&all[*(const guint *) a], &all[*(const guint *) b]);
 }
 
 static int
@@ -119,10 +118,7 @@ fs_flow_graph_finish (FsFlowGraph *graph)
 
   for (guint i = 0; i < n; i++)
     order[i] = i;
-  /* Building is single-threaded per graph; qsort has no user pointer in C11. */
-  sort_nodes = (const FsFlowNode *) graph->nodes->data;
-  qsort (order, n, sizeof (guint), compare_node_order);
-  sort_nodes = NULL;
+  g_qsort_with_data (order, (gint) n, sizeof (guint), compare_node_order, graph->nodes->data);
   for (guint i = 0; i < n; i++)
     {
       new_index[order[i]] = i;

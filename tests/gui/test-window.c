@@ -7,6 +7,7 @@
 #define G_LOG_DOMAIN "test-window"
 
 #include <glib/gstdio.h>
+#include <string.h>
 
 #include "fs-application.h"
 #include "fs-window.h"
@@ -159,10 +160,15 @@ test_actions (void)
   GActionGroup *win_actions = G_ACTION_GROUP (window);
   GActionGroup *app_actions = G_ACTION_GROUP (app);
   const char * const app_names[] = { "about", "quit", "shortcuts" };
+  const char * const win_names[] = { "find", "toggle-sidebar", "toggle-inspector" };
   g_auto(GStrv) accels = NULL;
 
   g_assert_true (g_action_group_get_action_enabled (win_actions, "open-model"));
   g_assert_true (g_action_group_get_action_enabled (win_actions, "open-saes"));
+  for (guint i = 0; i < G_N_ELEMENTS (win_names); i++)
+    g_assert_true (g_action_group_has_action (win_actions, win_names[i]));
+  /* Nothing to export before there is a graph. */
+  g_assert_false (g_action_group_get_action_enabled (win_actions, "export"));
   for (guint i = 0; i < G_N_ELEMENTS (app_names); i++)
     g_assert_true (g_action_group_get_action_enabled (app_actions, app_names[i]));
 
@@ -251,26 +257,68 @@ test_open_dialogs (void)
   g_assert_cmpstr (gtk_stack_get_visible_child_name (find_content_stack ()), ==, "empty");
 }
 
+static gboolean
+not_loading (GtkWidget *widget)
+{
+  return !fs_window_get_loading (FS_WINDOW (widget));
+}
+
+/* A mapped label under @root containing @text. */
+static GtkWidget *
+find_label (GtkWidget  *root,
+            const char *text)
+{
+  if (GTK_IS_LABEL (root) && gtk_widget_get_mapped (root)
+      && strstr (gtk_label_get_text (GTK_LABEL (root)), text) != NULL)
+    return root;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (root);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_label (child, text);
+
+      if (found != NULL)
+        return found;
+    }
+
+  return NULL;
+}
+
+static gboolean
+shows_not_found (GtkWidget *widget)
+{
+  return find_label (widget, "/tmp/flowscope-no-such") != NULL;
+}
+
+/* Opening folders that are not there loads in a worker, fails with a
+ * toast, remembers nothing and leaves the window as it was. */
 static void
-test_open_remembers_folders (void)
+test_open_missing_folders (void)
 {
   g_autoptr(GSettings) settings = g_settings_new ("io.github.flowscope.Flowscope");
-  g_autoptr(GFile) a = g_file_new_for_path ("/tmp/saes/gemma-scope");
-  g_autoptr(GFile) b = g_file_new_for_path ("/tmp/saes/llama-scope");
-  g_autoptr(GFile) model = g_file_new_for_path ("/tmp/models/gpt2");
+  g_autoptr(GFile) a = g_file_new_for_path ("/tmp/flowscope-no-such/gemma-scope");
+  g_autoptr(GFile) b = g_file_new_for_path ("/tmp/flowscope-no-such/llama-scope");
+  g_autoptr(GFile) model = g_file_new_for_path ("/tmp/flowscope-no-such/gpt2");
   GFile *folders[] = { a, b };
   g_auto(GStrv) recent = NULL;
   g_autofree char *recent_model = NULL;
 
   fs_window_open_sae_sets (window, folders, G_N_ELEMENTS (folders));
+  g_assert_true (fs_window_get_loading (window));
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (find_content_stack ()), ==, "loading");
+  wait_for (not_loading, GTK_WIDGET (window), "the SAEs to fail to load");
+  wait_for (shows_not_found, GTK_WIDGET (window), "a toast naming the folder");
   recent = g_settings_get_strv (settings, "recent-sae-sets");
-  g_assert_cmpstrv (recent, ((const char * const []) { "/tmp/saes/gemma-scope", "/tmp/saes/llama-scope", NULL }));
+  g_assert_cmpstrv (recent, ((const char * const []) { NULL }));
 
   fs_window_open_model (window, model);
+  wait_for (not_loading, GTK_WIDGET (window), "the model to fail to load");
   recent_model = g_settings_get_string (settings, "recent-model");
-  g_assert_cmpstr (recent_model, ==, "/tmp/models/gpt2");
+  g_assert_cmpstr (recent_model, ==, "");
 
-  /* Nothing is loaded yet, so the empty state stays. */
+  /* Nothing is loaded, so the empty state stays. */
+  g_assert_null (fs_window_get_workspace (window));
   g_assert_cmpstr (gtk_stack_get_visible_child_name (find_content_stack ()), ==, "empty");
 }
 
@@ -357,6 +405,13 @@ main (int   argc,
   if (g_strcmp0 (g_getenv ("GSETTINGS_BACKEND"), "memory") != 0)
     g_error ("run with GSETTINGS_BACKEND=memory: the tests write settings");
 
+  /* The demo opens in test-graph. */
+  {
+    g_autoptr(GSettings) settings = g_settings_new ("io.github.flowscope.Flowscope");
+
+    g_settings_set_boolean (settings, "open-demo-on-start", FALSE);
+  }
+
   app = fs_application_new ();
   /* Never hand the work to a Flowscope already running on the session bus. */
   g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
@@ -376,7 +431,7 @@ main (int   argc,
   /* Before the open test, whose toasts would be in the picture. */
   g_test_add_func ("/window/screenshot", test_screenshot);
   g_test_add_func ("/window/open-dialogs", test_open_dialogs);
-  g_test_add_func ("/window/open-remembers-folders", test_open_remembers_folders);
+  g_test_add_func ("/window/open-missing-folders", test_open_missing_folders);
   g_test_add_func ("/window/close-saves-size", test_close_saves_size);
 
   ret = g_test_run ();

@@ -1,0 +1,357 @@
+/* fs-feature-finder.c: the search entry and the list of SAEs.
+ *
+ * Copyright The Flowscope team
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The SAE list is FsSaeList. Text that looks like a feature id (it starts with a layer number or
+ * "embed") is validated when activated; other text searches the labels as
+ * it is typed.
+ */
+
+#define G_LOG_DOMAIN "fs-feature-finder"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "fs-feature-finder.h"
+
+#define MAX_LABEL_HITS 100
+
+struct _FsFeatureFinder
+{
+  AdwBin          parent_instance;
+
+  FsWorkspace    *workspace;
+  char           *error;
+
+  /* Template widgets */
+  GtkSearchEntry *entry;
+  GtkLabel       *error_label;
+  GtkWidget      *results_box;
+  GtkListBox     *results_list;
+  GtkLabel       *results_title;
+};
+
+G_DEFINE_FINAL_TYPE (FsFeatureFinder, fs_feature_finder, ADW_TYPE_BIN)
+
+enum {
+  FEATURE_ACTIVATED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+GtkWidget *
+fs_feature_finder_new (void)
+{
+  return g_object_new (FS_TYPE_FEATURE_FINDER, NULL);
+}
+
+static void
+set_error (FsFeatureFinder *self,
+           const char      *error)
+{
+  g_free (self->error);
+  self->error = g_strdup (error);
+
+  gtk_label_set_text (self->error_label, error != NULL ? error : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->error_label), error != NULL);
+  if (error != NULL)
+    gtk_widget_add_css_class (GTK_WIDGET (self->entry), "error");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self->entry), "error");
+  gtk_accessible_update_state (GTK_ACCESSIBLE (self->entry),
+                               GTK_ACCESSIBLE_STATE_INVALID,
+                               error != NULL ? GTK_ACCESSIBLE_INVALID_TRUE : GTK_ACCESSIBLE_INVALID_FALSE,
+                               -1);
+}
+
+const char *
+fs_feature_finder_get_error (FsFeatureFinder *self)
+{
+  g_return_val_if_fail (FS_IS_FEATURE_FINDER (self), NULL);
+
+  return self->error;
+}
+
+static GtkWidget *
+site_dot (FsSite site)
+{
+  GtkWidget *dot = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
+
+  gtk_widget_add_css_class (dot, "site-dot");
+  gtk_widget_add_css_class (dot, fs_site_name (site));
+  gtk_widget_set_valign (dot, GTK_ALIGN_CENTER);
+
+  return dot;
+}
+
+static void
+remove_all_rows (GtkListBox *list)
+{
+  GtkWidget *child;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (list))) != NULL)
+    gtk_list_box_remove (list, child);
+}
+
+/* Starts like an id: a layer number or "embed". */
+static gboolean
+looks_like_id (const char *text)
+{
+  return g_ascii_isdigit (text[0]) || g_str_has_prefix (text, "embed");
+}
+
+static void
+show_label_hits (FsFeatureFinder *self,
+                 const char      *text)
+{
+  g_autofree FsLabelHit *hits = NULL;
+  g_autofree char *title = NULL;
+  guint n_hits = 0;
+
+  remove_all_rows (self->results_list);
+  hits = fs_workspace_search_labels (self->workspace, text, MAX_LABEL_HITS, &n_hits);
+
+  for (guint i = 0; i < n_hits; i++)
+    {
+      g_autofree char *id = fs_feature_id (hits[i].layer, hits[i].site, hits[i].index);
+      GtkWidget *row = adw_action_row_new ();
+
+      adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), id);
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), hits[i].description);
+      adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 2);
+      adw_action_row_add_prefix (ADW_ACTION_ROW (row), site_dot (hits[i].site));
+      gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
+      g_object_set_data (G_OBJECT (row), "layer", GINT_TO_POINTER (hits[i].layer));
+      g_object_set_data_full (G_OBJECT (row), "index", g_memdup2 (&hits[i].index, sizeof (gint64)), g_free);
+      gtk_list_box_append (self->results_list, row);
+    }
+
+  if (n_hits == 0)
+    title = g_strdup (_("No residual feature has a matching label"));
+  else if (n_hits >= MAX_LABEL_HITS)
+    title = g_strdup_printf (_("First %u residual features by label"), n_hits);
+  else
+    title = g_strdup_printf (ngettext ("%u residual feature by label",
+                                       "%u residual features by label", n_hits), n_hits);
+  gtk_label_set_text (self->results_title, title);
+  gtk_widget_set_visible (self->results_box, TRUE);
+}
+
+static void
+search_changed_cb (FsFeatureFinder *self)
+{
+  g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->entry))));
+
+  set_error (self, NULL);
+
+  if (text[0] == '\0' || looks_like_id (text) || self->workspace == NULL
+      || fs_workspace_get_labels (self->workspace) == NULL)
+    {
+      gtk_widget_set_visible (self->results_box, FALSE);
+      return;
+    }
+
+  show_label_hits (self, text);
+}
+
+static void
+result_activated_cb (FsFeatureFinder *self,
+                     GtkListBoxRow   *row)
+{
+  int layer = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (row), "layer"));
+  const gint64 *index = g_object_get_data (G_OBJECT (row), "index");
+
+  g_signal_emit (self, signals[FEATURE_ACTIVATED], 0, layer, *index);
+}
+
+gboolean
+fs_feature_finder_activate_text (FsFeatureFinder *self,
+                                 const char      *text)
+{
+  g_autofree char *stripped = NULL;
+  g_autoptr(GError) error = NULL;
+  int layer;
+  FsSite site;
+  gint64 index;
+
+  g_return_val_if_fail (FS_IS_FEATURE_FINDER (self), FALSE);
+  g_return_val_if_fail (text != NULL, FALSE);
+
+  stripped = g_strstrip (g_strdup (text));
+  if (g_strcmp0 (gtk_editable_get_text (GTK_EDITABLE (self->entry)), text) != 0)
+    gtk_editable_set_text (GTK_EDITABLE (self->entry), text);
+
+  if (stripped[0] == '\0')
+    {
+      set_error (self, NULL);
+      return FALSE;
+    }
+
+  if (!looks_like_id (stripped))
+    {
+      GtkListBoxRow *first;
+
+      if (self->workspace == NULL || fs_workspace_get_labels (self->workspace) == NULL)
+        {
+          set_error (self, _("Write a feature ID as LAYER/SITE/INDEX, e.g. 3/res/42 (no labels are loaded to search)"));
+          return FALSE;
+        }
+      show_label_hits (self, stripped);
+      first = gtk_list_box_get_row_at_index (self->results_list, 0);
+      if (first == NULL)
+        return FALSE;
+      result_activated_cb (self, first);
+      return TRUE;
+    }
+
+  if (!fs_feature_id_parse (stripped, &layer, &site, &index, NULL))
+    {
+      g_autofree char *message = g_strdup_printf (_("“%s” is not a feature ID: write LAYER/SITE/INDEX, e.g. 3/res/42 (sites res, mlp, att)"),
+                                                  stripped);
+      set_error (self, message);
+      return FALSE;
+    }
+  if (self->workspace == NULL)
+    {
+      set_error (self, _("Open SAEs first"));
+      return FALSE;
+    }
+  if (!fs_workspace_check_feature (self->workspace, layer, site, index, &error))
+    {
+      set_error (self, error->message);
+      return FALSE;
+    }
+  if (site != FS_SITE_RES)
+    {
+      g_autofree char *position = fs_position_id (layer, FS_SITE_RES);
+      g_autofree char *message = g_strdup_printf (_("Flow graphs start at residual features: try %s/…"),
+                                                  position);
+      set_error (self, message);
+      return FALSE;
+    }
+
+  set_error (self, NULL);
+  g_signal_emit (self, signals[FEATURE_ACTIVATED], 0, layer, index);
+  return TRUE;
+}
+
+static void
+entry_activate_cb (FsFeatureFinder *self)
+{
+  fs_feature_finder_activate_text (self, gtk_editable_get_text (GTK_EDITABLE (self->entry)));
+}
+
+void
+fs_feature_finder_set_text (FsFeatureFinder *self,
+                            const char      *text)
+{
+  g_return_if_fail (FS_IS_FEATURE_FINDER (self));
+
+  gtk_editable_set_text (GTK_EDITABLE (self->entry), text != NULL ? text : "");
+  gtk_editable_set_position (GTK_EDITABLE (self->entry), -1);
+  set_error (self, NULL);
+  gtk_widget_set_visible (self->results_box, FALSE);
+}
+
+void
+fs_feature_finder_show_feature (FsFeatureFinder *self,
+                                const char      *id)
+{
+  g_autofree char *text = NULL;
+
+  g_return_if_fail (FS_IS_FEATURE_FINDER (self));
+  g_return_if_fail (id != NULL);
+
+  /* A label search stays, with its results, while its hits are looked at. */
+  text = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->entry))));
+  if (text[0] != '\0' && !looks_like_id (text))
+    return;
+
+  fs_feature_finder_set_text (self, id);
+}
+
+void
+fs_feature_finder_focus (FsFeatureFinder *self)
+{
+  g_return_if_fail (FS_IS_FEATURE_FINDER (self));
+
+  gtk_widget_grab_focus (GTK_WIDGET (self->entry));
+  gtk_editable_set_position (GTK_EDITABLE (self->entry), -1);
+}
+
+void
+fs_feature_finder_set_workspace (FsFeatureFinder *self,
+                                 FsWorkspace     *workspace)
+{
+  g_return_if_fail (FS_IS_FEATURE_FINDER (self));
+
+  if (workspace == self->workspace)
+    return;
+
+  if (workspace != NULL)
+    fs_workspace_ref (workspace);
+  g_clear_pointer (&self->workspace, fs_workspace_unref);
+  self->workspace = workspace;
+
+  /* gtk_search_entry_set_placeholder_text came with GTK 4.10. */
+  g_object_set (self->entry, "placeholder-text",
+                workspace != NULL && fs_workspace_get_labels (workspace) != NULL
+                ? _("Feature ID or label")
+                : _("Feature ID, e.g. 3/res/42"),
+                NULL);
+  search_changed_cb (self);
+}
+
+static void
+fs_feature_finder_dispose (GObject *object)
+{
+  gtk_widget_dispose_template (GTK_WIDGET (object), FS_TYPE_FEATURE_FINDER);
+
+  G_OBJECT_CLASS (fs_feature_finder_parent_class)->dispose (object);
+}
+
+static void
+fs_feature_finder_finalize (GObject *object)
+{
+  FsFeatureFinder *self = FS_FEATURE_FINDER (object);
+
+  g_clear_pointer (&self->workspace, fs_workspace_unref);
+  g_free (self->error);
+
+  G_OBJECT_CLASS (fs_feature_finder_parent_class)->finalize (object);
+}
+
+static void
+fs_feature_finder_class_init (FsFeatureFinderClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = fs_feature_finder_dispose;
+  object_class->finalize = fs_feature_finder_finalize;
+
+  /* A residual feature was chosen: (layer, index). */
+  signals[FEATURE_ACTIVATED] =
+    g_signal_new ("feature-activated", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_INT, G_TYPE_INT64);
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/flowscope/Flowscope/ui/fs-feature-finder.ui");
+  gtk_widget_class_bind_template_child (widget_class, FsFeatureFinder, entry);
+  gtk_widget_class_bind_template_child (widget_class, FsFeatureFinder, error_label);
+  gtk_widget_class_bind_template_child (widget_class, FsFeatureFinder, results_box);
+  gtk_widget_class_bind_template_child (widget_class, FsFeatureFinder, results_list);
+  gtk_widget_class_bind_template_child (widget_class, FsFeatureFinder, results_title);
+  gtk_widget_class_bind_template_callback (widget_class, entry_activate_cb);
+  gtk_widget_class_bind_template_callback (widget_class, search_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, result_activated_cb);
+}
+
+static void
+fs_feature_finder_init (FsFeatureFinder *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+}

@@ -1,0 +1,32 @@
+/* fs-inspector.h: everything known about the selected feature.
+ *
+ * Copyright The Flowscope team
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <adwaita.h>
+
+#include "flow-graph.h"
+#include "fs-workspace.h"
+
+G_BEGIN_DECLS
+
+#define FS_TYPE_INSPECTOR (fs_inspector_get_type ())
+
+G_DECLARE_FINAL_TYPE (FsInspector, fs_inspector, FS, INSPECTOR, AdwBin)
+
+GtkWidget  *fs_inspector_new             (void);
+/* Shows @node of @graph (labels and Neuronpedia ids from @workspace, which
+ * may be NULL); @node -1 or @graph NULL shows the empty state. */
+void        fs_inspector_show_node       (FsInspector  *self,
+                                          FsWorkspace  *workspace,
+                                          FsFlowGraph  *graph,
+                                          int           node);
+/* The feature id shown, or NULL in the empty state. */
+const char *fs_inspector_get_feature_id  (FsInspector  *self);
+/* The Neuronpedia page linked, or NULL. */
+const char *fs_inspector_get_neuronpedia_uri (FsInspector *self);
+
+G_END_DECLS

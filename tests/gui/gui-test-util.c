@@ -1,0 +1,292 @@
+/* gui-test-util.c
+ *
+ * Copyright The Flowscope team
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "gui-test-util"
+
+#include <dlfcn.h>
+#include <string.h>
+#include <glib/gstdio.h>
+#include <gdk/x11/gdkx.h>
+#include <X11/Xlib.h>
+#include <X11/keysym.h>
+
+#include "gui-test-util.h"
+
+static gboolean
+timed_out_cb (gpointer user_data)
+{
+  gboolean *timed_out = user_data;
+
+  *timed_out = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+void
+gui_wait_until (GuiPredicate  done,
+                gpointer      data,
+                const char   *what)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add_seconds (GUI_WAIT_TIMEOUT_S, timed_out_cb, &timed_out);
+
+  while (!done (data) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+
+  if (timed_out)
+    g_error ("timed out waiting for %s", what);
+  g_source_remove (id);
+}
+
+void
+gui_spin (guint ms)
+{
+  gboolean timed_out = FALSE;
+
+  g_timeout_add (ms, timed_out_cb, &timed_out);
+  while (!timed_out)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static void
+frame_painted_cb (GdkFrameClock *clock,
+                  gboolean      *painted)
+{
+  *painted = TRUE;
+}
+
+static gboolean
+is_true (gpointer data)
+{
+  return *(gboolean *) data;
+}
+
+void
+gui_wait_for_paint (GtkWidget *widget)
+{
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (widget);
+  gboolean painted = FALSE;
+  gulong handler;
+
+  g_assert_nonnull (clock);
+  handler = g_signal_connect (clock, "after-paint", G_CALLBACK (frame_painted_cb), &painted);
+  gtk_widget_queue_draw (widget);
+  gui_wait_until (is_true, &painted, "a frame");
+  g_signal_handler_disconnect (clock, handler);
+}
+
+GtkWidget *
+gui_find_widget (GtkWidget *root,
+                 GType      type)
+{
+  if (g_type_is_a (G_OBJECT_TYPE (root), type))
+    return root;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (root);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = gui_find_widget (child, type);
+
+      if (found != NULL)
+        return found;
+    }
+
+  return NULL;
+}
+
+GtkWidget *
+gui_find_label (GtkWidget  *root,
+                const char *text)
+{
+  if (GTK_IS_LABEL (root) && gtk_widget_get_mapped (root)
+      && strstr (gtk_label_get_text (GTK_LABEL (root)), text) != NULL)
+    return root;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (root);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = gui_find_label (child, text);
+
+      if (found != NULL)
+        return found;
+    }
+
+  return NULL;
+}
+
+GtkWindow *
+gui_find_toplevel (GType type)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  guint n = g_list_model_get_n_items (toplevels);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GtkWindow) toplevel = g_list_model_get_item (toplevels, i);
+
+      if (g_type_is_a (G_OBJECT_TYPE (toplevel), type))
+        return toplevel;  /* the toplevel list holds its own reference */
+    }
+
+  return NULL;
+}
+
+/* ------------------------------------------------------------ XTest */
+
+typedef int (*FakeMotionFunc) (Display *display, int screen, int x, int y, unsigned long delay);
+typedef int (*FakeButtonFunc) (Display *display, unsigned int button, Bool is_press, unsigned long delay);
+typedef int (*FakeKeyFunc) (Display *display, unsigned int keycode, Bool is_press, unsigned long delay);
+
+static struct {
+  gboolean        tried;
+  void           *library;
+  FakeMotionFunc  motion;
+  FakeButtonFunc  button;
+  FakeKeyFunc     key;
+} xtest;
+
+/* libXtst has no development package on the build machines, and only
+ * three functions are needed. */
+gboolean
+gui_pointer_available (void)
+{
+  if (!xtest.tried)
+    {
+      xtest.tried = TRUE;
+      if (GDK_IS_X11_DISPLAY (gdk_display_get_default ()))
+        xtest.library = dlopen ("libXtst.so.6", RTLD_NOW | RTLD_LOCAL);
+      if (xtest.library != NULL)
+        {
+          xtest.motion = (FakeMotionFunc) dlsym (xtest.library, "XTestFakeMotionEvent");
+          xtest.button = (FakeButtonFunc) dlsym (xtest.library, "XTestFakeButtonEvent");
+          xtest.key = (FakeKeyFunc) dlsym (xtest.library, "XTestFakeKeyEvent");
+        }
+    }
+
+  return xtest.motion != NULL && xtest.button != NULL && xtest.key != NULL;
+}
+
+static Display *
+x_display (void)
+{
+  return gdk_x11_display_get_xdisplay (gdk_display_get_default ());
+}
+
+/* Root-window coordinates of a point of @widget. */
+static void
+to_root (GtkWidget *widget,
+         double     x,
+         double     y,
+         int       *root_x,
+         int       *root_y)
+{
+  GtkNative *native = gtk_widget_get_native (widget);
+  GdkSurface *surface = gtk_native_get_surface (native);
+  graphene_point_t point;
+  double surface_x, surface_y;
+  Window child;
+
+  g_assert_true (gtk_widget_compute_point (widget, GTK_WIDGET (native),
+                                           &GRAPHENE_POINT_INIT (x, y), &point));
+  gtk_native_get_surface_transform (native, &surface_x, &surface_y);
+  XTranslateCoordinates (x_display (), gdk_x11_surface_get_xid (surface),
+                         DefaultRootWindow (x_display ()),
+                         (int) (point.x + surface_x), (int) (point.y + surface_y),
+                         root_x, root_y, &child);
+}
+
+void
+gui_pointer_move (GtkWidget *widget,
+                  double     x,
+                  double     y)
+{
+  int root_x, root_y;
+
+  g_assert_true (gui_pointer_available ());
+  to_root (widget, x, y, &root_x, &root_y);
+  xtest.motion (x_display (), -1, root_x, root_y, 0);
+  XFlush (x_display ());
+  gui_spin (30);
+}
+
+void
+gui_pointer_click (GtkWidget *widget,
+                   double     x,
+                   double     y,
+                   guint      button,
+                   guint      n_clicks)
+{
+  gui_pointer_move (widget, x, y);
+  for (guint i = 0; i < n_clicks; i++)
+    {
+      xtest.button (x_display (), button, True, 0);
+      xtest.button (x_display (), button, False, 0);
+      XFlush (x_display ());
+      gui_spin (20);
+    }
+}
+
+void
+gui_key_press (guint    keysym,
+               gboolean control)
+{
+  Display *display = x_display ();
+  unsigned int control_code = XKeysymToKeycode (display, XK_Control_L);
+  unsigned int code = XKeysymToKeycode (display, keysym);
+
+  g_assert_true (gui_pointer_available ());
+  g_assert_cmpuint (code, !=, 0);
+  if (control)
+    xtest.key (display, control_code, True, 0);
+  xtest.key (display, code, True, 0);
+  xtest.key (display, code, False, 0);
+  if (control)
+    xtest.key (display, control_code, False, 0);
+  XFlush (display);
+  gui_spin (30);
+}
+
+/* ------------------------------------------------------------ pictures */
+
+char *
+gui_screenshot (GtkWidget  *widget,
+                const char *name)
+{
+  const char *dir = g_getenv ("FLOWSCOPE_SCREENSHOT_DIR");
+  GtkWidget *window = GTK_WIDGET (gtk_widget_get_native (widget));
+  g_autofree char *path = NULL;
+  g_autoptr(GdkPaintable) paintable = NULL;
+  g_autoptr(GtkSnapshot) snapshot = NULL;
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  GskRenderer *renderer;
+  int width, height;
+
+  if (dir == NULL)
+    return NULL;
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  path = g_build_filename (dir, name, NULL);
+  g_remove (path);
+
+  gui_wait_for_paint (window);
+
+  width = gtk_widget_get_width (window);
+  height = gtk_widget_get_height (window);
+  paintable = gtk_widget_paintable_new (window);
+  snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), width, height);
+  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  g_assert_nonnull (node);
+
+  renderer = gtk_native_get_renderer (GTK_NATIVE (window));
+  g_assert_nonnull (renderer);
+  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_test_message ("screenshot: %s (%dx%d)", path, width, height);
+
+  return g_steal_pointer (&path);
+}

@@ -1,0 +1,58 @@
+/* gui-test-util.h: waiting on the main loop, finding widgets and pointer
+ * input for the GUI tests (Xvfb).
+ *
+ * Copyright The Flowscope team
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <gtk/gtk.h>
+
+G_BEGIN_DECLS
+
+/* Long enough for a cold start of software GL; a hang fails, not blocks. */
+#define GUI_WAIT_TIMEOUT_S 30
+
+typedef gboolean (*GuiPredicate) (gpointer data);
+
+/* Iterates the default main context until @done (@data) is TRUE; fails the
+ * test after GUI_WAIT_TIMEOUT_S. */
+void        gui_wait_until           (GuiPredicate  done,
+                                      gpointer      data,
+                                      const char   *what);
+/* Iterates for @ms milliseconds. */
+void        gui_spin                 (guint         ms);
+/* Waits until the frame clock has painted @widget once more. */
+void        gui_wait_for_paint       (GtkWidget    *widget);
+
+GtkWidget  *gui_find_widget          (GtkWidget    *root,
+                                      GType         type);
+/* A mapped GtkLabel under @root whose text contains @text, or NULL. */
+GtkWidget  *gui_find_label           (GtkWidget    *root,
+                                      const char   *text);
+GtkWindow  *gui_find_toplevel        (GType         type);
+
+/* Pointer input through the X server (XTest, loaded at run time), so that
+ * events go through GTK's own event handling; FALSE when XTest is not
+ * there. Coordinates are @widget's. */
+gboolean    gui_pointer_available    (void);
+void        gui_pointer_move         (GtkWidget    *widget,
+                                      double        x,
+                                      double        y);
+void        gui_pointer_click        (GtkWidget    *widget,
+                                      double        x,
+                                      double        y,
+                                      guint         button,
+                                      guint         n_clicks);
+/* A key press and release (X keysym) to whatever has the focus. */
+void        gui_key_press            (guint         keysym,
+                                      gboolean      control);
+
+/* Renders @widget's window through its renderer into @name (a PNG) in
+ * $FLOWSCOPE_SCREENSHOT_DIR; returns the path, or NULL when the variable is
+ * not set. */
+char       *gui_screenshot           (GtkWidget    *widget,
+                                      const char   *name);
+
+G_END_DECLS
