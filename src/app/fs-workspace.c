@@ -189,12 +189,6 @@ index_labels (FsWorkspace *self)
   g_array_sort (self->residual_labels, compare_hits);
 }
 
-/* fs_flow_graph_finish sorts through a file-scope pointer (qsort has no
- * user data in C11), so two graphs must not be finished at once: builds in
- * this process go one at a time. A superseded build is cancelled and gives
- * the lock up at its next node. */
-static GMutex build_lock;
-
 static FsFlowGraph *fs_workspace_label_graph (FsWorkspace *self,
                                               FsFlowGraph *graph);
 
@@ -207,7 +201,6 @@ fs_workspace_build_graph (FsWorkspace         *self,
                           GError             **error)
 {
   g_autoptr(FsFlowGraph) graph = NULL;
-  g_autoptr(GMutexLocker) locker = NULL;
 
   g_return_val_if_fail (self != NULL, NULL);
   g_return_val_if_fail (params != NULL, NULL);
@@ -218,9 +211,6 @@ fs_workspace_build_graph (FsWorkspace         *self,
       return NULL;
     }
 
-  locker = g_mutex_locker_new (&build_lock);
-  if (g_cancellable_set_error_if_cancelled (cancellable, error))
-    return NULL;
   graph = fs_flow_graph_build (self->set, self->map, layer, index, params, cancellable, error);
   if (graph == NULL)
     return NULL;
@@ -649,8 +639,7 @@ fs_workspace_search_labels (FsWorkspace *self,
 }
 
 /* A copy of @graph whose nodes carry their labels, or a new reference to
- * @graph when nothing has a label. Called with build_lock held: it
- * finishes a graph. */
+ * @graph when nothing has a label. */
 static FsFlowGraph *
 fs_workspace_label_graph (FsWorkspace *self,
                           FsFlowGraph *graph)
