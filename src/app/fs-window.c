@@ -37,6 +37,10 @@ struct _FsWindow
   guint            params_timeout;
   guint            pulse_timeout;
 
+  /* The prompt the steering panel generates from and the inspector
+   * shows activations on. */
+  char            *prompt;
+
   GArray          *history;         /* HistoryEntry */
   guint            history_position;  /* index of the entry shown + 1; 0 when empty */
   gboolean         navigating;
@@ -64,6 +68,14 @@ struct _FsWindow
 };
 
 G_DEFINE_FINAL_TYPE (FsWindow, fs_window, ADW_TYPE_APPLICATION_WINDOW)
+
+enum {
+  PROP_0,
+  PROP_PROMPT,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
 
 static const struct {
   const char *format;
@@ -1062,6 +1074,63 @@ fs_window_close_request (GtkWindow *window)
   return GTK_WINDOW_CLASS (fs_window_parent_class)->close_request (window);
 }
 
+const char *
+fs_window_get_prompt (FsWindow *self)
+{
+  g_return_val_if_fail (FS_IS_WINDOW (self), NULL);
+
+  return self->prompt;
+}
+
+void
+fs_window_set_prompt (FsWindow   *self,
+                      const char *prompt)
+{
+  g_return_if_fail (FS_IS_WINDOW (self));
+
+  if (g_strcmp0 (self->prompt, prompt) == 0)
+    return;
+  g_free (self->prompt);
+  self->prompt = g_strdup (prompt);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROMPT]);
+}
+
+static void
+fs_window_get_property (GObject    *object,
+                        guint       prop_id,
+                        GValue     *value,
+                        GParamSpec *pspec)
+{
+  FsWindow *self = FS_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_PROMPT:
+      g_value_set_string (value, self->prompt);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+fs_window_set_property (GObject      *object,
+                        guint         prop_id,
+                        const GValue *value,
+                        GParamSpec   *pspec)
+{
+  FsWindow *self = FS_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_PROMPT:
+      fs_window_set_prompt (self, g_value_get_string (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
 static void
 fs_window_dispose (GObject *object)
 {
@@ -1085,6 +1154,7 @@ fs_window_finalize (GObject *object)
   g_clear_object (&self->settings);
   g_clear_pointer (&self->workspace, fs_workspace_unref);
   g_clear_pointer (&self->history, g_array_unref);
+  g_clear_pointer (&self->prompt, g_free);
 
   G_OBJECT_CLASS (fs_window_parent_class)->finalize (object);
 }
@@ -1098,6 +1168,13 @@ fs_window_class_init (FsWindowClass *klass)
 
   object_class->dispose = fs_window_dispose;
   object_class->finalize = fs_window_finalize;
+  object_class->get_property = fs_window_get_property;
+  object_class->set_property = fs_window_set_property;
+
+  properties[PROP_PROMPT] =
+    g_param_spec_string ("prompt", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 
   window_class->close_request = fs_window_close_request;
 

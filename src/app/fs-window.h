@@ -53,6 +53,12 @@ gboolean         fs_window_export_finish     (FsWindow            *self,
                                               GAsyncResult        *result,
                                               GError             **error);
 
+/* The prompt shared by the steering panel and the inspector (property
+ * "prompt"); NULL until one is set. */
+const char      *fs_window_get_prompt        (FsWindow       *self);
+void             fs_window_set_prompt        (FsWindow       *self,
+                                              const char     *prompt);
+
 FsGraphWidget   *fs_window_get_graph_widget  (FsWindow       *self);
 FsInspector     *fs_window_get_inspector     (FsWindow       *self);
 FsFeatureFinder *fs_window_get_finder        (FsWindow       *self);
