@@ -35,6 +35,7 @@ import math
 import os
 import random
 import re
+import shutil
 import struct
 import subprocess
 import sys
@@ -54,11 +55,14 @@ FULL = dict(
     test_every=10,            # every 10th document (after shuffling) -> test
     vocab_size=4096,          # incl. <|endoftext|>
     n_layer=4, n_embd=128, n_head=4, n_ctx=256,
-    batch=8, steps=500, lr=3e-3, warmup=50,
+    batch=8, steps=3600, lr=3e-3, warmup=100,
     eval_windows=64,          # per source, for test loss
-    sae_tokens=300_000,       # activations collected (balanced over sources)
+    sae_tokens=1_000_000,     # activations collected (balanced over sources)
     sae_test_tokens=50_000,   # from the test split, for FVU / L0 / dead
-    d_sae=1024, sae_k=24, sae_steps=500, sae_batch=1024, sae_lr=3e-3,
+    d_sae=1024, sae_k=24, sae_steps=3000, sae_batch=1024, sae_lr=3e-3,
+    # attn_out of a model this small spans few directions: a full-width
+    # dictionary leaves most of its features dead there
+    att_d_sae=512, att_k=16,
     label_tokens=100_000, label_top=50,
 )
 TINY = dict(
@@ -66,6 +70,7 @@ TINY = dict(
     n_layer=1, n_embd=32, n_head=2, n_ctx=64,
     batch=4, steps=20, lr=3e-3, warmup=5, eval_windows=4,
     sae_tokens=4_000, sae_test_tokens=1_000, d_sae=64, sae_k=4, sae_steps=20, sae_batch=256, sae_lr=2e-3,
+    att_d_sae=32, att_k=4,
     label_tokens=2_000, label_top=10,
 )
 
@@ -597,11 +602,34 @@ def load_streams(work):
 # --------------------------------------------------------------------------
 # the model: GPT-2, parameters named and laid out as in transformers
 
+# "cpu" (the default: Debian's python3-torch on 2 cores) or "cuda" (--device;
+# the same computation, faster, with other floats).
+DEVICE = "cpu"
+
+
 def torch_setup():
     import torch
     torch.set_num_threads(2)
-    torch.use_deterministic_algorithms(True)
+    if DEVICE == "cuda":
+        # cuBLAS is deterministic only with a fixed workspace; set before
+        # its first use.  warn_only: some CUDA kernels (index_add_) have no
+        # deterministic variant, and a warning beats refusing to run.
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.set_default_device("cuda")
+    else:
+        torch.use_deterministic_algorithms(True)
     return torch
+
+
+def to_torch(array):
+    """A numpy array as a tensor on DEVICE."""
+    torch = torch_setup()
+    return torch.from_numpy(array).to(DEVICE)
+
+
+def to_numpy(tensor):
+    return tensor.detach().cpu().numpy()
 
 
 def make_gpt2(cfg, vocab_size):
@@ -619,7 +647,8 @@ def make_gpt2(cfg, vocab_size):
             g = torch.Generator().manual_seed(SEED)
 
             def normal(*shape, std=0.02):
-                return nn.Parameter(torch.randn(*shape, generator=g) * std)
+                return nn.Parameter(
+                    torch.randn(*shape, generator=g, device="cpu").to(DEVICE) * std)
             P["wte__weight"] = normal(vocab_size, d)
             P["wpe__weight"] = normal(cfg["n_ctx"], d, std=0.01)
             for i in range(L):
@@ -653,7 +682,7 @@ def make_gpt2(cfg, vocab_size):
             x = P["wte__weight"][idx] + P["wpe__weight"][:T][None]
             if hooks is not None:
                 hooks["blocks.0.hook_resid_pre"] = x
-            mask = torch.ones(T, T, dtype=torch.bool).triu(1)
+            mask = torch.ones(T, T, dtype=torch.bool, device=idx.device).triu(1)
             for i in range(self.L):
                 p = f"h__{i}__"
                 h = F.layer_norm(x, (d,), P[p + "ln_1__weight"],
@@ -695,7 +724,7 @@ def load_model(cfg, out):
     st = load_safetensors(os.path.join(out, "model", "model.safetensors"))
     with torch.no_grad():
         for k, v in model.P.items():
-            v.copy_(torch.from_numpy(st[k.replace("__", ".")].astype(np.float32)))
+            v.copy_(to_torch(st[k.replace("__", ".")].astype(np.float32)))
     model.eval()
     return model
 
@@ -720,14 +749,14 @@ def eval_loss(model, streams, split, cfg):
     win, src = sample_windows(streams, split, cfg["eval_windows"], T, rng)
     res = {}
     with torch.no_grad():
-        x = torch.from_numpy(win)
+        x = to_torch(win)
         losses = []
         for i in range(0, len(x), 32):
             lg = model(x[i:i + 32, :-1])
             l = F.cross_entropy(lg.reshape(-1, lg.shape[-1]),
                                 x[i:i + 32, 1:].reshape(-1), reduction="none")
             losses.append(l.view(-1, T).mean(1))
-        losses = torch.cat(losses).numpy()
+        losses = to_numpy(torch.cat(losses))
     for si, s in enumerate(SOURCES):
         res[s] = round(float(losses[src == si].mean()), 4)
     res["all"] = round(float(losses.mean()), 4)
@@ -778,7 +807,7 @@ def stage_model(cfg, work, out):
         for s in src:
             o = rng.integers(0, lens[s] - T - 1)
             rows.append(streams[f"train/{SOURCES[s]}"][o:o + T + 1])
-        x = torch.from_numpy(np.stack(rows))
+        x = to_torch(np.stack(rows))
         logits = model(x[:, :-1])
         loss = F.cross_entropy(logits.reshape(-1, V), x[:, 1:].reshape(-1))
         opt.zero_grad(set_to_none=True)
@@ -822,7 +851,7 @@ def stage_model(cfg, work, out):
         "vocab_size": V,
     }
     write_json(os.path.join(out, "model", "config.json"), conf, indent=2)
-    tensors = [(k, v.detach().numpy().astype(np.float32))
+    tensors = [(k, to_numpy(v).astype(np.float32))
                for k, v in model.hf_state()]
     save_safetensors(mpath, tensors, {"format": "pt"})
     info = {"steps": steps, "batch": B, "n_ctx": T,
@@ -859,7 +888,7 @@ def collect_activations(model, windows, hook_names, drop_first=True, bs=16):
     with torch.no_grad():
         for i in range(0, len(windows), bs):
             hooks = {}
-            model(torch.from_numpy(windows[i:i + bs]), hooks=hooks, logits=False)
+            model(to_torch(windows[i:i + bs]), hooks=hooks, logits=False)
             for h in hook_names:
                 a = hooks[h]
                 if drop_first:
@@ -891,7 +920,7 @@ class TopKSAE:
     def __init__(self, d, F, k, x_mean, seed):
         torch = torch_setup()
         g = torch.Generator().manual_seed(seed)
-        W_dec = torch.randn(F, d, generator=g)
+        W_dec = torch.randn(F, d, generator=g, device="cpu").to(DEVICE)
         W_dec /= W_dec.norm(dim=1, keepdim=True)
         self.W_enc = W_dec.t().clone().contiguous().requires_grad_()
         self.W_dec = W_dec.requires_grad_()
@@ -951,8 +980,8 @@ def sae_grads(sae, x, var, dead, k_aux, aux_coef=1 / 32):
                        (va[:, :, None] * ga[:, None, :]).reshape(-1, d))
         idx.append(ia)
         dp.append((ga @ Wd.t()).gather(1, ia) * (va > 0))
-    dWeT = torch.zeros(We.shape[1], d)
-    dbe = torch.zeros(We.shape[1])
+    dWeT = torch.zeros(We.shape[1], d, device=x.device)
+    dbe = torch.zeros(We.shape[1], device=x.device)
     WeT = We.t().contiguous()
     for ii, dd in zip(idx, dp):
         dWeT.index_add_(0, ii.reshape(-1),
@@ -963,11 +992,46 @@ def sae_grads(sae, x, var, dead, k_aux, aux_coef=1 / 32):
     return loss + aux_coef * aux, i, v, [dWeT.t().contiguous(), dbe, dWd, db_dec]
 
 
-def train_sae(acts, test_acts, cfg, seed, name):
+def sae_size(cfg, site):
+    """(d_sae, k) of the SAEs at a site."""
+    if site == "att":
+        return cfg["att_d_sae"], cfg["att_k"]
+    return cfg["d_sae"], cfg["sae_k"]
+
+
+def resample_dead(sae, opt, dead, x):
+    """Points dead latents at what the SAE reconstructs worst (Bricken et
+    al. 2023): each takes the normalised error of one of the worst-
+    reconstructed inputs in x as its decoder row, and as its encoder column
+    at the live columns' mean norm, so it can win a TopK slot; their Adam
+    moments restart.  AuxK alone cannot revive latents on sites whose
+    activations span few directions (attn_out here): the residual error it
+    trains them on is already tiny."""
+    torch = torch_setup()
+    idx = dead.nonzero().squeeze(1)
+    with torch.no_grad():
+        v, i = sae.encode_sparse(x)
+        err = x - sae.decode_sparse(v, i)
+        worst = err.pow(2).sum(1).topk(min(len(idx), len(x))).indices
+        worst = worst.repeat(len(idx) // len(worst) + 1)[:len(idx)]
+        dirs = err[worst]
+        dirs /= dirs.norm(dim=1, keepdim=True).clamp_min(1e-8)
+        enc_norm = sae.W_enc[:, ~dead].norm(dim=0).mean()
+        sae.W_dec[idx] = dirs
+        sae.W_enc[:, idx] = dirs.t() * enc_norm
+        sae.b_enc[idx] = 0.0
+        for p_, rows in ((sae.W_enc, (slice(None), idx)), (sae.b_enc, idx),
+                         (sae.W_dec, idx)):
+            for moment in ("exp_avg", "exp_avg_sq"):
+                opt.state[p_][moment][rows] = 0.0
+    return len(idx)
+
+
+def train_sae(acts, test_acts, cfg, seed, name, site):
     torch = torch_setup()
     torch.manual_seed(seed)
     N, d = acts.shape
-    Fs, k = cfg["d_sae"], cfg["sae_k"]
+    Fs, k = sae_size(cfg, site)
     sample = acts[::max(1, N // 50_000)].float()   # all sources
     x_mean = sample.mean(0)
     sae = TopKSAE(d, Fs, k, x_mean, seed)
@@ -978,14 +1042,15 @@ def train_sae(acts, test_acts, cfg, seed, name):
     g = torch.Generator().manual_seed(seed + 1)
     last_fired = torch.zeros(Fs, dtype=torch.long)   # step of last firing
     dead_after = max(20, steps // 20)                 # steps
+    resample_every = max(2 * dead_after, steps // 8)
     k_aux = min(d // 2, Fs // 2)
     var = float((sample - x_mean).pow(2).sum(1).mean())
-    perm = torch.randperm(N, generator=g)
+    perm = torch.randperm(N, generator=g, device="cpu")
     pos = 0
     t0 = time.time()
     for step in range(steps):
         if pos + B > N:
-            perm = torch.randperm(N, generator=g)
+            perm = torch.randperm(N, generator=g, device="cpu")
             pos = 0
         x = acts[perm[pos:pos + B]].float()
         pos += B
@@ -1003,6 +1068,13 @@ def train_sae(acts, test_acts, cfg, seed, name):
             p_.grad = g_
         opt.step()
         sae.W_dec /= sae.W_dec.norm(dim=1, keepdim=True).clamp_min(1e-8)
+        # resample in the first half only, so the revived latents settle
+        if (step + 1) % resample_every == 0 and step < steps // 2:
+            dead = (step - last_fired) > dead_after
+            if dead.any():
+                n = resample_dead(sae, opt, dead, x)
+                last_fired[dead] = step
+                log("  %s step %d: resampled %d dead latents" % (name, step + 1, n))
         if (step + 1) % 100 == 0 or step == steps - 1:
             log("  %s step %d/%d loss %.4f dead(train) %d  %.1fs"
                 % (name, step + 1, steps, loss, int(dead.sum()),
@@ -1033,13 +1105,13 @@ def save_sae(path, sae, cfg, hook, name, density, n_ctx):
     torch = torch_setup()
     os.makedirs(path, exist_ok=True)
     with torch.no_grad():
-        tensors = [("W_enc", sae.W_enc.numpy().astype(np.float32)),
-                   ("W_dec", sae.W_dec.numpy().astype(np.float32)),
-                   ("b_enc", sae.b_enc.numpy().astype(np.float32)),
-                   ("b_dec", sae.b_dec.numpy().astype(np.float32))]
+        tensors = [("W_enc", to_numpy(sae.W_enc).astype(np.float32)),
+                   ("W_dec", to_numpy(sae.W_dec).astype(np.float32)),
+                   ("b_enc", to_numpy(sae.b_enc).astype(np.float32)),
+                   ("b_dec", to_numpy(sae.b_dec).astype(np.float32))]
     save_safetensors(os.path.join(path, "sae_weights.safetensors"), tensors,
                      {"format": "pt"})
-    sp = np.log10(density.numpy().astype(np.float64) + 1e-10).astype(np.float32)
+    sp = np.log10(to_numpy(density).astype(np.float64) + 1e-10).astype(np.float32)
     save_safetensors(os.path.join(path, "sparsity.safetensors"),
                      [("sparsity", sp)], {"format": "pt"})
     d = sae.W_dec.shape[1]
@@ -1079,10 +1151,10 @@ def load_sae(path):
     st = load_safetensors(os.path.join(path, "sae_weights.safetensors"))
     conf = read_json(os.path.join(path, "cfg.json"))
     sae = TopKSAE.__new__(TopKSAE)
-    sae.W_enc = torch.from_numpy(st["W_enc"].astype(np.float32))
-    sae.W_dec = torch.from_numpy(st["W_dec"].astype(np.float32))
-    sae.b_enc = torch.from_numpy(st["b_enc"].astype(np.float32))
-    sae.b_dec = torch.from_numpy(st["b_dec"].astype(np.float32))
+    sae.W_enc = to_torch(st["W_enc"].astype(np.float32))
+    sae.W_dec = to_torch(st["W_dec"].astype(np.float32))
+    sae.b_enc = to_torch(st["b_enc"].astype(np.float32))
+    sae.b_dec = to_torch(st["b_dec"].astype(np.float32))
     sae.k = conf["k"]
     return sae, conf
 
@@ -1117,7 +1189,7 @@ def stage_saes(cfg, work, out):
             log("saes: %s cached" % name)
             continue
         sae, m, density = train_sae(acts[hook], tacts[hook], cfg,
-                                    SEED + 100 + n, name)
+                                    SEED + 100 + n, name, site)
         save_sae(folder, sae, cfg, hook, name, density, T)
         m["hook_name"] = hook
         write_json(one, m, indent=1)
@@ -1209,6 +1281,8 @@ def stage_labels(cfg, work, out):
                                 .expand(-1, Fs)])
                 topv, sel = cv.topk(ntop, dim=0)
                 topi = ci.gather(0, sel)
+        # per-feature bookkeeping below is small and scalar: on the CPU
+        topv, topi, cnt, ssum = (t.cpu() for t in (topv, topi, cnt, ssum))
         feats = []
         for f in range(Fs):
             ok = topv[:, f] > 0
@@ -1384,7 +1458,7 @@ def report(cfg, work, out):
             L.append("| %s | " % (u if u == "doc" else u + " tokens") +
                      " | ".join(str(r[s]) for s in SOURCES + ["mean"]) + " |")
     if times:
-        L.append("\n### Stage timings (this machine)\n")
+        L.append("\n### Stage timings (seconds, where each stage last ran)\n")
         L.append("| stage | seconds |\n|---|---|")
         for k, v in times.items():
             L.append("| %s | %s |" % (k, v))
@@ -1421,7 +1495,11 @@ def main():
                     help="comma-separated stages whose outputs are rebuilt")
     ap.add_argument("--set", action="append", default=[],
                     help="override a configuration value, KEY=VALUE")
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                    help="where torch trains (cuda: faster, other floats)")
     args = ap.parse_args()
+    global DEVICE
+    DEVICE = args.device
     cfg = dict(TINY if args.tiny else FULL)
     for kv in args.set:
         k, v = kv.split("=", 1)
@@ -1461,12 +1539,16 @@ def forget(stage, work, out):
                       os.path.join(work, "tokens.npz")],
         "model": [os.path.join(out, "model", "model.safetensors"),
                   os.path.join(work, "model-ckpt.pt")],
-        "saes": [os.path.join(work, "sae-metrics.json")],
+        # the per-SAE metrics too: they mark trained SAEs as done
+        "saes": [os.path.join(work, "sae-metrics.json"),
+                 os.path.join(work, "sae-metrics")],
         "labels": [os.path.join(out, "labels.json")],
         "classifier": [os.path.join(out, "theme-classifier.json")],
     }[stage]
     for p in paths:
-        if os.path.exists(p):
+        if os.path.isdir(p):
+            shutil.rmtree(p)
+        elif os.path.exists(p):
             os.remove(p)
     times = os.path.join(work, "timings.json")
     if os.path.exists(times):
