@@ -67,7 +67,10 @@ for case in expected["corrupt"]:
 
 _, err = cli("info", "--saes", os.path.join(root, "no-such-folder"), expect_rc=1)
 check("no-such-folder: not a folder" in err, f"missing folder: {err}")
+# With no --saes, info opens the bundled demo (tests/demo); where there is
+# none, it says what is missing.
+os.environ["FLOWSCOPE_DEMO_DIR"] = os.path.join(root, "no-such-folder")
 _, err = cli("info", expect_rc=1)
-check("--saes: no path given" in err, f"no --saes: {err}")
+check("--saes: no path given" in err, f"no --saes and no demo: {err}")
 _, err = cli("info", "--frobnicate", expect_rc=2)
 finish()

@@ -137,6 +137,7 @@ fs_application_startup (GApplication *app)
     { "win.find", { "<Control>f", NULL } },
     { "win.toggle-sidebar", { "F9", NULL } },
     { "win.toggle-inspector", { "<Control>i", NULL } },
+    { "win.toggle-steering", { "F8", NULL } },
     { "win.back", { "<Alt>Left", NULL } },
     { "win.forward", { "<Alt>Right", NULL } },
     { "win.zoom-in", { "<Control>plus", "<Control>equal" } },

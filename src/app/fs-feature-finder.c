@@ -5,7 +5,8 @@
  *
  * The SAE list is FsSaeList. Text that looks like a feature id (it starts with a layer number or
  * "embed") is validated when activated; other text searches the labels as
- * it is typed.
+ * it is typed, in a worker: exports can hold a million labels, and typing
+ * must not wait for them.
  */
 
 #define G_LOG_DOMAIN "fs-feature-finder"
@@ -14,6 +15,7 @@
 
 #include <glib/gi18n.h>
 
+#include "fs-background.h"
 #include "fs-feature-finder.h"
 
 #define MAX_LABEL_HITS 100
@@ -25,18 +27,26 @@ struct _FsFeatureFinder
   FsWorkspace    *workspace;
   char           *error;
 
+  /* The label search shown or under way, and its text. */
+  GCancellable   *search_cancellable;
+  char           *search_text;
+  gboolean        activate_first;   /* activate its first hit when it is done */
+
   /* Template widgets */
   GtkSearchEntry *entry;
   GtkLabel       *error_label;
   GtkWidget      *results_box;
   GtkListBox     *results_list;
   GtkLabel       *results_title;
+  GtkToggleButton *prompt_button;
+  FsPromptFeatures *prompt_features;
 };
 
 G_DEFINE_FINAL_TYPE (FsFeatureFinder, fs_feature_finder, ADW_TYPE_BIN)
 
 enum {
   FEATURE_ACTIVATED,
+  FEATURE_SELECTED,
   N_SIGNALS
 };
 
@@ -104,16 +114,13 @@ looks_like_id (const char *text)
 }
 
 static void
-show_label_hits (FsFeatureFinder *self,
-                 const char      *text)
+show_label_hits (FsFeatureFinder  *self,
+                 const FsLabelHit *hits,
+                 guint             n_hits)
 {
-  g_autofree FsLabelHit *hits = NULL;
   g_autofree char *title = NULL;
-  guint n_hits = 0;
 
   remove_all_rows (self->results_list);
-  hits = fs_workspace_search_labels (self->workspace, text, MAX_LABEL_HITS, &n_hits);
-
   for (guint i = 0; i < n_hits; i++)
     {
       g_autofree char *id = fs_feature_id (hits[i].layer, hits[i].site, hits[i].index);
@@ -141,21 +148,31 @@ show_label_hits (FsFeatureFinder *self,
   gtk_widget_set_visible (self->results_box, TRUE);
 }
 
+/* ------------------------------------------------------------ label search */
+
+typedef struct {
+  FsWorkspace *workspace;   /* keeps the hits' descriptions alive */
+  char        *text;
+} SearchData;
+
+typedef struct {
+  FsLabelHit *hits;
+  guint       n_hits;
+} SearchResult;
+
 static void
-search_changed_cb (FsFeatureFinder *self)
+search_data_free (SearchData *data)
 {
-  g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->entry))));
+  fs_workspace_unref (data->workspace);
+  g_free (data->text);
+  g_free (data);
+}
 
-  set_error (self, NULL);
-
-  if (text[0] == '\0' || looks_like_id (text) || self->workspace == NULL
-      || fs_workspace_get_labels (self->workspace) == NULL)
-    {
-      gtk_widget_set_visible (self->results_box, FALSE);
-      return;
-    }
-
-  show_label_hits (self, text);
+static void
+search_result_free (SearchResult *result)
+{
+  g_free (result->hits);
+  g_free (result);
 }
 
 static void
@@ -166,6 +183,125 @@ result_activated_cb (FsFeatureFinder *self,
   const gint64 *index = g_object_get_data (G_OBJECT (row), "index");
 
   g_signal_emit (self, signals[FEATURE_ACTIVATED], 0, layer, *index);
+}
+
+static gboolean
+activate_first_hit (FsFeatureFinder *self)
+{
+  GtkListBoxRow *first = gtk_list_box_get_row_at_index (self->results_list, 0);
+
+  if (first == NULL)
+    return FALSE;
+  result_activated_cb (self, first);
+  return TRUE;
+}
+
+static void
+search_thread (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  SearchData *data = task_data;
+  SearchResult *result = g_new0 (SearchResult, 1);
+
+  result->hits = fs_workspace_search_labels (data->workspace, data->text, MAX_LABEL_HITS,
+                                             cancellable, &result->n_hits);
+  if (g_task_return_error_if_cancelled (task))
+    search_result_free (result);
+  else
+    g_task_return_pointer (task, result, (GDestroyNotify) search_result_free);
+}
+
+static void
+search_done_cb (GObject      *object,
+                GAsyncResult *res,
+                gpointer      user_data)
+{
+  FsFeatureFinder *self = FS_FEATURE_FINDER (object);
+  GTask *task = G_TASK (res);
+  SearchResult *result = g_task_propagate_pointer (task, NULL);
+
+  /* Superseded by a newer search, or the finder is going away. */
+  if (g_task_get_cancellable (task) != self->search_cancellable)
+    {
+      g_clear_pointer (&result, search_result_free);
+      return;
+    }
+
+  /* Only superseded searches are cancelled. */
+  g_assert (result != NULL);
+  g_clear_object (&self->search_cancellable);
+  show_label_hits (self, result->hits, result->n_hits);
+  search_result_free (result);
+  if (self->activate_first)
+    {
+      self->activate_first = FALSE;
+      activate_first_hit (self);
+    }
+}
+
+static void
+cancel_search (FsFeatureFinder *self)
+{
+  g_cancellable_cancel (self->search_cancellable);
+  g_clear_object (&self->search_cancellable);
+  g_clear_pointer (&self->search_text, g_free);
+  self->activate_first = FALSE;
+}
+
+/* Supersedes the search under way; the results shown stay until the new
+ * ones are in. */
+static void
+start_search (FsFeatureFinder *self,
+              const char      *text,
+              gboolean         activate_first)
+{
+  g_autoptr(GTask) task = NULL;
+  SearchData *data;
+
+  cancel_search (self);
+  self->search_cancellable = g_cancellable_new ();
+  self->search_text = g_strdup (text);
+  self->activate_first = activate_first;
+
+  data = g_new0 (SearchData, 1);
+  data->workspace = fs_workspace_ref (self->workspace);
+  data->text = g_strdup (text);
+
+  task = g_task_new (self, self->search_cancellable, search_done_cb, NULL);
+  g_task_set_source_tag (task, start_search);
+  g_task_set_task_data (task, data, (GDestroyNotify) search_data_free);
+  fs_task_run_in_background (task, search_thread);
+}
+
+gboolean
+fs_feature_finder_get_searching (FsFeatureFinder *self)
+{
+  g_return_val_if_fail (FS_IS_FEATURE_FINDER (self), FALSE);
+
+  return self->search_cancellable != NULL;
+}
+
+static void
+search_changed_cb (FsFeatureFinder *self)
+{
+  g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->entry))));
+
+  set_error (self, NULL);
+
+  if (text[0] == '\0' || looks_like_id (text) || self->workspace == NULL
+      || fs_workspace_get_labels (self->workspace) == NULL)
+    {
+      cancel_search (self);
+      gtk_widget_set_visible (self->results_box, FALSE);
+      return;
+    }
+
+  /* Activating searches at once, before the entry's delayed signal. */
+  if (g_strcmp0 (text, self->search_text) == 0)
+    return;
+  start_search (self, text, FALSE);
 }
 
 gboolean
@@ -193,18 +329,20 @@ fs_feature_finder_activate_text (FsFeatureFinder *self,
 
   if (!looks_like_id (stripped))
     {
-      GtkListBoxRow *first;
-
       if (self->workspace == NULL || fs_workspace_get_labels (self->workspace) == NULL)
         {
           set_error (self, _("Write a feature ID as LAYER/SITE/INDEX, e.g. 3/res/42 (no labels are loaded to search)"));
           return FALSE;
         }
-      show_label_hits (self, stripped);
-      first = gtk_list_box_get_row_at_index (self->results_list, 0);
-      if (first == NULL)
-        return FALSE;
-      result_activated_cb (self, first);
+      set_error (self, NULL);
+      /* The first hit, now when the search for this text is done, else
+       * when it is. */
+      if (g_strcmp0 (stripped, self->search_text) != 0)
+        start_search (self, stripped, TRUE);
+      else if (self->search_cancellable != NULL)
+        self->activate_first = TRUE;
+      else
+        return activate_first_hit (self);
       return TRUE;
     }
 
@@ -254,6 +392,7 @@ fs_feature_finder_set_text (FsFeatureFinder *self,
   gtk_editable_set_text (GTK_EDITABLE (self->entry), text != NULL ? text : "");
   gtk_editable_set_position (GTK_EDITABLE (self->entry), -1);
   set_error (self, NULL);
+  cancel_search (self);
   gtk_widget_set_visible (self->results_box, FALSE);
 }
 
@@ -303,12 +442,66 @@ fs_feature_finder_set_workspace (FsFeatureFinder *self,
                 ? _("Feature ID or label")
                 : _("Feature ID, e.g. 3/res/42"),
                 NULL);
+  /* The same text, searched again in the new labels. */
+  cancel_search (self);
   search_changed_cb (self);
+  fs_prompt_features_set_workspace (self->prompt_features, workspace);
+}
+
+/* ------------------------------------------------------------ active on prompt */
+
+FsPromptFeatures *
+fs_feature_finder_get_prompt_features (FsFeatureFinder *self)
+{
+  g_return_val_if_fail (FS_IS_FEATURE_FINDER (self), NULL);
+
+  return self->prompt_features;
+}
+
+void
+fs_feature_finder_set_prompt_mode (FsFeatureFinder *self,
+                                   gboolean         prompt_mode)
+{
+  g_return_if_fail (FS_IS_FEATURE_FINDER (self));
+
+  gtk_toggle_button_set_active (self->prompt_button, prompt_mode);
+}
+
+static void
+prompt_mode_changed_cb (FsFeatureFinder *self)
+{
+  /* One list at a time: the mode takes the place of label results. */
+  if (gtk_toggle_button_get_active (self->prompt_button))
+    gtk_widget_set_visible (self->results_box, FALSE);
+}
+
+/* Typing in the entry leaves the mode; the window setting the text of
+ * the graph shown does not (the entry does not have the focus then). */
+static void
+entry_changed_cb (FsFeatureFinder *self)
+{
+  GtkWidget *text = GTK_WIDGET (gtk_editable_get_delegate (GTK_EDITABLE (self->entry)));
+
+  if (gtk_widget_has_focus (text))
+    gtk_toggle_button_set_active (self->prompt_button, FALSE);
+}
+
+static void
+prompt_feature_activated_cb (FsFeatureFinder *self,
+                             int              layer,
+                             int              site,
+                             gint64           index)
+{
+  if (site == FS_SITE_RES)
+    g_signal_emit (self, signals[FEATURE_ACTIVATED], 0, layer, index);
+  else
+    g_signal_emit (self, signals[FEATURE_SELECTED], 0, layer, site, index);
 }
 
 static void
 fs_feature_finder_dispose (GObject *object)
 {
+  cancel_search (FS_FEATURE_FINDER (object));
   gtk_widget_dispose_template (GTK_WIDGET (object), FS_TYPE_FEATURE_FINDER);
 
   G_OBJECT_CLASS (fs_feature_finder_parent_class)->dispose (object);
@@ -338,6 +531,12 @@ fs_feature_finder_class_init (FsFeatureFinderClass *klass)
   signals[FEATURE_ACTIVATED] =
     g_signal_new ("feature-activated", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_INT, G_TYPE_INT64);
+  /* A feature at an MLP or attention site was chosen: (layer, site, index). */
+  signals[FEATURE_SELECTED] =
+    g_signal_new ("feature-selected", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 3, G_TYPE_INT, G_TYPE_INT, G_TYPE_INT64);
+
+  g_type_ensure (FS_TYPE_PROMPT_FEATURES);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/flowscope/Flowscope/ui/fs-feature-finder.ui");
   gtk_widget_class_bind_template_child (widget_class, FsFeatureFinder, entry);
@@ -345,6 +544,10 @@ fs_feature_finder_class_init (FsFeatureFinderClass *klass)
   gtk_widget_class_bind_template_child (widget_class, FsFeatureFinder, results_box);
   gtk_widget_class_bind_template_child (widget_class, FsFeatureFinder, results_list);
   gtk_widget_class_bind_template_child (widget_class, FsFeatureFinder, results_title);
+  gtk_widget_class_bind_template_child (widget_class, FsFeatureFinder, prompt_button);
+  gtk_widget_class_bind_template_child (widget_class, FsFeatureFinder, prompt_features);
+  gtk_widget_class_bind_template_callback (widget_class, prompt_mode_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, prompt_feature_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class, entry_activate_cb);
   gtk_widget_class_bind_template_callback (widget_class, search_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, result_activated_cb);
@@ -354,4 +557,5 @@ static void
 fs_feature_finder_init (FsFeatureFinder *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  g_signal_connect_swapped (self->entry, "changed", G_CALLBACK (entry_changed_cb), self);
 }

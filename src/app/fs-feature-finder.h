@@ -8,6 +8,7 @@
 
 #include <adwaita.h>
 
+#include "fs-prompt-features.h"
 #include "fs-workspace.h"
 
 G_BEGIN_DECLS
@@ -28,11 +29,22 @@ void         fs_feature_finder_show_feature   (FsFeatureFinder *self,
                                                const char      *id);
 /* As if the user typed @text and pressed Enter: a valid residual feature
  * id emits "feature-activated"; anything else shows an inline error or
- * searches the labels. Returns whether a feature was activated. */
+ * searches the labels. Returns whether a feature was activated, or a label
+ * search is under way that will activate its first hit. */
 gboolean     fs_feature_finder_activate_text  (FsFeatureFinder *self,
                                                const char      *text);
+/* Whether a label search is under way. */
+gboolean     fs_feature_finder_get_searching  (FsFeatureFinder *self);
 /* The inline error shown, or NULL. */
 const char  *fs_feature_finder_get_error      (FsFeatureFinder *self);
 void         fs_feature_finder_focus          (FsFeatureFinder *self);
+/* The "Active on Prompt" mode's list; its prompt is set by the window.
+ * Activating a residual feature there emits "feature-activated", another
+ * "feature-selected" (layer, site, index). */
+FsPromptFeatures *fs_feature_finder_get_prompt_features (FsFeatureFinder *self);
+/* Shows the "Active on Prompt" mode (the features most active on the
+ * prompt) in place of label results, or leaves it. */
+void         fs_feature_finder_set_prompt_mode (FsFeatureFinder *self,
+                                                gboolean         prompt_mode);
 
 G_END_DECLS

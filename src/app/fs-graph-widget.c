@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "draw.h"
+#include "fs-background.h"
 #include "fs-graph-widget.h"
 #include "hit-test.h"
 #include "view.h"
@@ -81,6 +82,7 @@ enum {
 enum {
   GRAPH_CHANGED,
   BUILD_FAILED,
+  ADD_TO_STEERING,
   N_SIGNALS
 };
 
@@ -421,8 +423,7 @@ update_actions (FsGraphWidget *self)
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "graph.copy-id", has_selection);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "graph.reroot", can_reroot);
-  /* Steering comes with the steering panel. */
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "graph.add-to-steering", FALSE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "graph.add-to-steering", has_selection);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "graph.zoom-in", self->layout != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "graph.zoom-out", self->layout != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "graph.fit", self->layout != NULL);
@@ -658,7 +659,7 @@ start_build (FsGraphWidget *self,
   task = g_task_new (self, self->cancellable, build_done_cb, NULL);
   g_task_set_source_tag (task, start_build);
   g_task_set_task_data (task, data, (GDestroyNotify) build_data_free);
-  g_task_run_in_thread (task, build_thread);
+  fs_task_run_in_background (task, build_thread);
   set_building (self, TRUE);
 }
 
@@ -882,7 +883,10 @@ add_to_steering_action (GtkWidget  *widget,
                         const char *action_name,
                         GVariant   *parameter)
 {
-  /* Disabled until the steering panel exists. */
+  FsGraphWidget *self = FS_GRAPH_WIDGET (widget);
+
+  if (self->graph != NULL && self->view.selected >= 0)
+    g_signal_emit (self, signals[ADD_TO_STEERING], 0, (guint) self->view.selected);
 }
 
 static void
@@ -923,6 +927,7 @@ popup_context_menu (FsGraphWidget *self,
       g_menu_append (graph_section, _("_Copy Feature ID"), "graph.copy-id");
       g_menu_append (graph_section, _("Show _Flow Graph From Here"), "graph.reroot");
       g_menu_append (steer_section, _("Add to _Steering"), "graph.add-to-steering");
+      g_menu_append (steer_section, _("Steer With the Whole _Graph"), "win.steer-graph");
       g_menu_append_section (menu, NULL, G_MENU_MODEL (graph_section));
       g_menu_append_section (menu, NULL, G_MENU_MODEL (steer_section));
 
@@ -1449,6 +1454,10 @@ fs_graph_widget_class_init (FsGraphWidgetClass *klass)
   signals[BUILD_FAILED] =
     g_signal_new ("build-failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  /* The selected node (its index) is to be steered with. */
+  signals[ADD_TO_STEERING] =
+    g_signal_new ("add-to-steering", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_UINT);
 
   gtk_widget_class_install_action (widget_class, "graph.copy-id", NULL, copy_id_action);
   gtk_widget_class_install_action (widget_class, "graph.reroot", NULL, reroot_action);

@@ -28,5 +28,13 @@ void        fs_inspector_show_node       (FsInspector  *self,
 const char *fs_inspector_get_feature_id  (FsInspector  *self);
 /* The Neuronpedia page linked, or NULL. */
 const char *fs_inspector_get_neuronpedia_uri (FsInspector *self);
+/* The prompt the feature shown is run on in a worker, its activation shown
+ * at each token (property "prompt"); NULL or empty for none. */
+const char *fs_inspector_get_prompt      (FsInspector  *self);
+void        fs_inspector_set_prompt      (FsInspector  *self,
+                                          const char   *prompt);
+/* Whether the logit lens or the prompt's activations are being computed
+ * (property "computing"). */
+gboolean    fs_inspector_get_computing   (FsInspector  *self);
 
 G_END_DECLS

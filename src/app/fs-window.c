@@ -10,7 +10,9 @@
 
 #include <glib/gi18n.h>
 
+#include "demo.h"
 #include "export.h"
+#include "fs-background.h"
 #include "fs-error.h"
 #include "fs-sae-list.h"
 #include "fs-window.h"
@@ -64,6 +66,8 @@ struct _FsWindow
   GtkMenuButton   *export_button;
   GtkWidget       *sidebar_button;
   GtkWidget       *inspector_button;
+  GtkWidget       *steering_button;
+  FsSteeringPanel *steering;
   GtkWidget       *history_box;
 };
 
@@ -127,6 +131,12 @@ static void
 update_busy (FsWindow *self)
 {
   gboolean busy = self->load_cancellable != NULL || fs_graph_widget_get_building (self->graph);
+  GAction *load_labels = g_action_map_lookup_action (G_ACTION_MAP (self), "load-labels");
+
+  /* Labels are for the SAEs open, not for those still loading. */
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (load_labels),
+                               self->load_cancellable == NULL && self->workspace != NULL
+                               && fs_workspace_get_set (self->workspace) != NULL);
 
   gtk_widget_set_visible (GTK_WIDGET (self->progress), busy);
   if (busy && self->pulse_timeout == 0)
@@ -168,6 +178,7 @@ update_page (FsWindow *self)
   /* The graph's controls only where there is a graph. */
   gtk_widget_set_visible (self->sidebar_button, graph_page);
   gtk_widget_set_visible (self->inspector_button, graph_page);
+  gtk_widget_set_visible (self->steering_button, graph_page);
   gtk_widget_set_visible (self->history_box, graph_page);
   gtk_widget_set_visible (GTK_WIDGET (self->export_button), graph_page);
 }
@@ -197,13 +208,15 @@ update_actions (FsWindow *self)
   static const char * const zoom_actions[] = { "zoom-in", "zoom-out", "zoom-fit" };
   FsFlowGraph *graph = fs_graph_widget_get_graph (self->graph);
   g_auto(GStrv) recent = g_settings_get_strv (self->settings, "recent-sae-sets");
-  g_autofree char *demo = fs_workspace_find_demo ();
+  g_autofree char *demo = fs_demo_find ();
   GAction *action;
 
   action = g_action_map_lookup_action (G_ACTION_MAP (self), "export");
   g_simple_action_set_enabled (G_SIMPLE_ACTION (action), graph != NULL);
   action = g_action_map_lookup_action (G_ACTION_MAP (self), "export-menu");
   g_simple_action_set_enabled (G_SIMPLE_ACTION (action), graph != NULL);
+  action = g_action_map_lookup_action (G_ACTION_MAP (self), "steer-graph");
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (action), graph != NULL && fs_flow_graph_get_n_nodes (graph) > 0);
   gtk_widget_set_sensitive (GTK_WIDGET (self->export_button), graph != NULL);
 
   action = g_action_map_lookup_action (G_ACTION_MAP (self), "back");
@@ -273,6 +286,7 @@ swap_workspace (FsWindow    *self,
   fs_feature_finder_set_workspace (self->finder, workspace);
   fs_sae_list_set_workspace (self->sae_list, workspace);
   fs_graph_widget_set_workspace (self->graph, workspace);
+  fs_steering_panel_set_workspace (self->steering, workspace);
 
   if (fs_workspace_get_set (workspace) == NULL)
     fs_graph_widget_clear (self->graph);
@@ -336,6 +350,47 @@ load_done_cb (GObject      *object,
   update_busy (self);
 }
 
+/* Labels files chosen for SAE sets, by the set's folders joined by lines. */
+static char *
+labels_key (const char * const *sae_paths)
+{
+  return sae_paths != NULL ? g_strjoinv ("\n", (char **) sae_paths) : NULL;
+}
+
+/* The labels file last chosen for @sae_paths, or NULL. */
+static char *
+dup_remembered_labels (FsWindow           *self,
+                       const char * const *sae_paths)
+{
+  g_autoptr(GVariant) files = g_settings_get_value (self->settings, "labels-files");
+  g_autofree char *key = labels_key (sae_paths);
+  char *path = NULL;
+
+  if (key != NULL)
+    g_variant_lookup (files, key, "s", &path);
+  return path;
+}
+
+static void
+remember_labels (FsWindow    *self,
+                 FsWorkspace *workspace)
+{
+  g_autoptr(GVariant) files = g_settings_get_value (self->settings, "labels-files");
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a{ss}"));
+  g_autofree char *key = labels_key (fs_workspace_get_sae_paths (workspace));
+  const char *set, *path;
+  GVariantIter iter;
+
+  g_variant_iter_init (&iter, files);
+  while (g_variant_iter_next (&iter, "{&s&s}", &set, &path))
+    if (!g_str_equal (set, key))
+      g_variant_builder_add (&builder, "{ss}", set, path);
+  g_variant_builder_add (&builder, "{ss}", key, fs_labels_get_path (fs_workspace_get_labels (workspace)));
+  g_settings_delay (self->settings);
+  g_settings_set_value (self->settings, "labels-files", g_variant_builder_end (&builder));
+  g_settings_apply (self->settings);
+}
+
 static void
 fs_window_load (FsWindow           *self,
                 const char * const *sae_paths,
@@ -343,6 +398,7 @@ fs_window_load (FsWindow           *self,
                 gboolean            remember)
 {
   g_autofree char *description = NULL;
+  g_autofree char *labels_path = NULL;
   LoadContext *context;
 
   g_cancellable_cancel (self->load_cancellable);
@@ -362,7 +418,8 @@ fs_window_load (FsWindow           *self,
   context = g_new0 (LoadContext, 1);
   context->window = g_object_ref (self);
   context->remember = remember;
-  fs_workspace_load_async (sae_paths, model_path, self->workspace, self->load_cancellable,
+  labels_path = dup_remembered_labels (self, sae_paths);
+  fs_workspace_load_async (sae_paths, model_path, labels_path, self->workspace, self->load_cancellable,
                            load_done_cb, context);
 
   update_page (self);
@@ -450,7 +507,7 @@ fs_window_open_demo (FsWindow *self)
 
   g_return_val_if_fail (FS_IS_WINDOW (self), FALSE);
 
-  demo = fs_workspace_find_demo ();
+  demo = fs_demo_find ();
   if (demo == NULL)
     return FALSE;
 
@@ -460,6 +517,86 @@ fs_window_open_demo (FsWindow *self)
   /* The demo is not something the user opened: not remembered. */
   fs_window_load (self, paths, g_file_test (model, G_FILE_TEST_IS_DIR) ? model : NULL, FALSE);
   return TRUE;
+}
+
+/* ------------------------------------------------------------ labels */
+
+static void
+load_labels_done_cb (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(FsWindow) self = user_data;
+  g_autoptr(FsWorkspace) workspace = NULL;
+  g_autoptr(GError) error = NULL;
+
+  workspace = fs_workspace_load_labels_finish (result, &error);
+
+  /* Superseded by a newer load, or the window is going away. */
+  if (g_task_get_cancellable (G_TASK (result)) != self->load_cancellable)
+    return;
+  g_clear_object (&self->load_cancellable);
+
+  if (workspace == NULL)
+    {
+      /* The previous labels stay. */
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        fs_window_show_toast (self, error->message);
+    }
+  else
+    {
+      FsLabels *labels = fs_workspace_get_labels (workspace);
+      g_autofree char *name = g_path_get_basename (fs_labels_get_path (labels));
+      guint n = fs_labels_get_n_labels (labels);
+      g_autofree char *title = g_strdup_printf (ngettext ("Loaded %u label from “%s”",
+                                                          "Loaded %u labels from “%s”", n),
+                                                n, name);
+
+      remember_labels (self, workspace);
+      swap_workspace (self, workspace, FALSE);
+      fs_window_show_toast (self, title);
+    }
+
+  update_busy (self);
+}
+
+/**
+ * fs_window_load_labels:
+ * @self: a #FsWindow
+ * @file: a Neuronpedia explanations export
+ *
+ * Loads labels for the SAEs that are open, in a worker, and shows them
+ * everywhere in place of the previous ones, which stay when @file cannot be
+ * used. The choice is remembered for these SAEs.
+ */
+void
+fs_window_load_labels (FsWindow *self,
+                       GFile    *file)
+{
+  g_autofree char *path = NULL;
+
+  g_return_if_fail (FS_IS_WINDOW (self));
+  g_return_if_fail (G_IS_FILE (file));
+
+  path = g_file_get_path (file);
+  if (path == NULL)
+    {
+      fs_window_show_toast (self, _("Only local files can be opened"));
+      return;
+    }
+  if (self->workspace == NULL || fs_workspace_get_set (self->workspace) == NULL)
+    {
+      fs_window_show_toast (self, _("Open SAEs before labels for them"));
+      return;
+    }
+
+  g_cancellable_cancel (self->load_cancellable);
+  g_clear_object (&self->load_cancellable);
+  self->load_cancellable = g_cancellable_new ();
+
+  fs_workspace_load_labels_async (self->workspace, path, self->load_cancellable,
+                                  load_labels_done_cb, g_object_ref (self));
+  update_busy (self);
 }
 
 /* ------------------------------------------------------------ graph */
@@ -559,6 +696,29 @@ finder_feature_activated_cb (FsWindow *self,
   fs_window_show_feature (self, layer, index);
 }
 
+/* An MLP or attention feature has no graph of its own: select it in the
+ * graph shown, where it may be a node. */
+static void
+finder_feature_selected_cb (FsWindow *self,
+                            int       layer,
+                            int       site,
+                            gint64    index)
+{
+  FsFlowGraph *graph = fs_graph_widget_get_graph (self->graph);
+  int node = graph != NULL ? fs_flow_graph_find_node (graph, layer, (FsSite) site, index) : -1;
+  g_autofree char *id = NULL;
+  g_autofree char *message = NULL;
+
+  if (node >= 0)
+    {
+      fs_graph_widget_set_selected (self->graph, node);
+      return;
+    }
+  id = fs_feature_id (layer, (FsSite) site, index);
+  message = g_strdup_printf (_("%s is not in the graph shown; flow graphs start at residual features"), id);
+  fs_window_show_toast (self, message);
+}
+
 static void
 sae_list_position_activated_cb (FsWindow *self,
                                 int       layer,
@@ -576,6 +736,22 @@ inspector_node_activated_cb (FsWindow *self,
                              guint     node)
 {
   fs_graph_widget_set_selected (self->graph, node);
+}
+
+/* Steers with @node_index of the graph shown, and shows the panel. */
+static void
+add_to_steering_cb (FsWindow *self,
+                    guint     node_index)
+{
+  FsFlowGraph *graph = fs_graph_widget_get_graph (self->graph);
+  const FsFlowNode *node;
+
+  if (graph == NULL || node_index >= fs_flow_graph_get_n_nodes (graph))
+    return;
+
+  node = fs_flow_graph_get_node (graph, node_index);
+  fs_steering_panel_add_feature (self->steering, node->layer, node->site, node->index);
+  gtk_widget_set_visible (GTK_WIDGET (self->steering), TRUE);
 }
 
 static void
@@ -721,7 +897,7 @@ fs_window_export_async (FsWindow            *self,
     }
 
   g_task_set_task_data (task, data, (GDestroyNotify) export_data_free);
-  g_task_run_in_thread (task, export_thread);
+  fs_task_run_in_background (task, export_thread);
 }
 
 gboolean
@@ -936,6 +1112,50 @@ fs_window_open_recent_action (GSimpleAction *action,
 }
 
 static void
+load_labels_response_cb (GtkNativeDialog *dialog,
+                         int              response,
+                         gpointer         user_data)
+{
+  FsWindow *self = user_data;
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+
+      if (file != NULL)
+        fs_window_load_labels (self, file);
+    }
+
+  g_object_unref (dialog);
+}
+
+static void
+fs_window_load_labels_action (GSimpleAction *action,
+                              GVariant      *parameter,
+                              gpointer       user_data)
+{
+  FsWindow *self = user_data;
+  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+  GtkFileChooserNative *chooser;
+
+  chooser = gtk_file_chooser_native_new (_("Load Labels"),
+                                         GTK_WINDOW (self),
+                                         GTK_FILE_CHOOSER_ACTION_OPEN,
+                                         _("_Load"),
+                                         _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  /* Neuronpedia exports: JSON, JSON Lines, either gzipped. */
+  gtk_file_filter_set_name (filter, _("Neuronpedia Explanations"));
+  gtk_file_filter_add_mime_type (filter, "application/json");
+  gtk_file_filter_add_suffix (filter, "json");
+  gtk_file_filter_add_suffix (filter, "jsonl");
+  gtk_file_filter_add_suffix (filter, "gz");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+  g_signal_connect_object (chooser, "response", G_CALLBACK (load_labels_response_cb), self, 0);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+static void
 fs_window_open_demo_action (GSimpleAction *action,
                             GVariant      *parameter,
                             gpointer       user_data)
@@ -1008,11 +1228,26 @@ fs_window_zoom_action (GSimpleAction *action,
     fs_graph_widget_fit (self->graph);
 }
 
+static void
+fs_window_steer_graph_action (GSimpleAction *action,
+                              GVariant      *parameter,
+                              gpointer       user_data)
+{
+  FsWindow *self = user_data;
+  FsFlowGraph *graph = fs_graph_widget_get_graph (self->graph);
+
+  if (graph == NULL || fs_flow_graph_get_n_nodes (graph) == 0)
+    return;
+  fs_steering_panel_add_graph (self->steering, graph);
+  gtk_widget_set_visible (GTK_WIDGET (self->steering), TRUE);
+}
+
 static const GActionEntry win_actions[] = {
   { "open-model", fs_window_open_model_action },
   { "open-saes", fs_window_open_saes_action },
   { "open-recent", fs_window_open_recent_action },
   { "open-demo", fs_window_open_demo_action },
+  { "load-labels", fs_window_load_labels_action },
   { "export", fs_window_export_action, "s" },
   { "export-menu", fs_window_export_menu_action },
   { "back", fs_window_back_action },
@@ -1021,6 +1256,7 @@ static const GActionEntry win_actions[] = {
   { "zoom-in", fs_window_zoom_action },
   { "zoom-out", fs_window_zoom_action },
   { "zoom-fit", fs_window_zoom_action },
+  { "steer-graph", fs_window_steer_graph_action },
 };
 
 /* ------------------------------------------------------------ accessors */
@@ -1051,6 +1287,13 @@ fs_window_get_controls (FsWindow *self)
 {
   g_return_val_if_fail (FS_IS_WINDOW (self), NULL);
   return self->controls;
+}
+
+FsSteeringPanel *
+fs_window_get_steering_panel (FsWindow *self)
+{
+  g_return_val_if_fail (FS_IS_WINDOW (self), NULL);
+  return self->steering;
 }
 
 /* ------------------------------------------------------------ GObject */
@@ -1183,6 +1426,7 @@ fs_window_class_init (FsWindowClass *klass)
   g_type_ensure (FS_TYPE_GRAPH_WIDGET);
   g_type_ensure (FS_TYPE_INSPECTOR);
   g_type_ensure (FS_TYPE_SAE_LIST);
+  g_type_ensure (FS_TYPE_STEERING_PANEL);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/flowscope/Flowscope/ui/fs-window.ui");
   gtk_widget_class_bind_template_child (widget_class, FsWindow, toast_overlay);
@@ -1203,6 +1447,8 @@ fs_window_class_init (FsWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, FsWindow, export_button);
   gtk_widget_class_bind_template_child (widget_class, FsWindow, sidebar_button);
   gtk_widget_class_bind_template_child (widget_class, FsWindow, inspector_button);
+  gtk_widget_class_bind_template_child (widget_class, FsWindow, steering_button);
+  gtk_widget_class_bind_template_child (widget_class, FsWindow, steering);
   gtk_widget_class_bind_template_child (widget_class, FsWindow, history_box);
   gtk_widget_class_bind_template_callback (widget_class, feature_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, selection_changed_cb);
@@ -1213,6 +1459,7 @@ fs_window_class_init (FsWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, inspector_node_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class, sae_list_position_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class, inspector_reroot_cb);
+  gtk_widget_class_bind_template_callback (widget_class, add_to_steering_cb);
   gtk_widget_class_bind_template_callback (widget_class, controls_changed_cb);
 }
 
@@ -1221,6 +1468,7 @@ fs_window_init (FsWindow *self)
 {
   g_autoptr(GPropertyAction) sidebar_action = NULL;
   g_autoptr(GPropertyAction) inspector_action = NULL;
+  g_autoptr(GPropertyAction) steering_action = NULL;
 
   self->history = g_array_new (FALSE, FALSE, sizeof (HistoryEntry));
 
@@ -1233,6 +1481,20 @@ fs_window_init (FsWindow *self)
   g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (sidebar_action));
   inspector_action = g_property_action_new ("toggle-inspector", self->inspector_flap, "reveal-flap");
   g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (inspector_action));
+  steering_action = g_property_action_new ("toggle-steering", self->steering, "visible");
+  g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (steering_action));
+  /* One prompt for the whole window: the panel starts with its own. */
+  g_object_bind_property (self->steering, "prompt", self, "prompt",
+                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+
+  /* The inspector and the finder's "Active on Prompt" run the same prompt;
+   * the inspector can edit it too. */
+  g_object_bind_property (self, "prompt", self->inspector, "prompt",
+                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+  g_object_bind_property (self, "prompt", fs_feature_finder_get_prompt_features (self->finder),
+                          "prompt", G_BINDING_SYNC_CREATE);
+  g_signal_connect_object (self->finder, "feature-selected",
+                           G_CALLBACK (finder_feature_selected_cb), self, G_CONNECT_SWAPPED);
 
   self->settings = g_settings_new (APP_ID);
   gtk_window_set_default_size (GTK_WINDOW (self),

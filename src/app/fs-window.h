@@ -13,6 +13,7 @@
 #include "fs-graph-controls.h"
 #include "fs-graph-widget.h"
 #include "fs-inspector.h"
+#include "fs-steering-panel.h"
 #include "fs-workspace.h"
 
 G_BEGIN_DECLS
@@ -29,6 +30,9 @@ void             fs_window_open_model        (FsWindow       *self,
 void             fs_window_open_sae_sets     (FsWindow       *self,
                                               GFile * const  *folders,
                                               guint           n_folders);
+/* Loads labels for the SAEs open (see the function's documentation). */
+void             fs_window_load_labels       (FsWindow       *self,
+                                              GFile          *file);
 /* Opens the bundled demo (model, SAEs, labels); FALSE when there is none. */
 gboolean         fs_window_open_demo         (FsWindow       *self);
 /* Whether a load is in flight. */
@@ -63,5 +67,6 @@ FsGraphWidget   *fs_window_get_graph_widget  (FsWindow       *self);
 FsInspector     *fs_window_get_inspector     (FsWindow       *self);
 FsFeatureFinder *fs_window_get_finder        (FsWindow       *self);
 FsGraphControls *fs_window_get_controls      (FsWindow       *self);
+FsSteeringPanel *fs_window_get_steering_panel (FsWindow      *self);
 
 G_END_DECLS

@@ -5,13 +5,12 @@
  */
 
 #define G_LOG_DOMAIN "fs-workspace"
-#define _GNU_SOURCE  /* strcasestr */
 
 #include "config.h"
 
 #include <glib/gi18n.h>
-#include <string.h>
 
+#include "fs-background.h"
 #include "fs-error.h"
 #include "fs-workspace.h"
 
@@ -29,14 +28,11 @@ struct _FsWorkspace
   char            *model_path;
   FsSaeSet        *set;
   FsModel         *model;
+  FsTokenizer     *tokenizer;
   FsFlowMap       *map;
   FsLabels        *labels;
+  FsSteeringFiles *steering_files;
   GPtrArray       *warnings;     /* NULL-terminated */
-
-  /* Label resolution: Neuronpedia source id or SAE folder name -> the
-   * position it labels, for the selected SAEs of the set. */
-  GHashTable      *positions;    /* char* -> GINT_TO_POINTER (position key) */
-  GArray          *residual_labels;  /* FsLabelHit, residual features only */
 
   gboolean         has_start;
   int              start_layer;
@@ -51,8 +47,6 @@ fs_workspace_new (void)
   g_atomic_ref_count_init (&self->ref_count);
   self->warnings = g_ptr_array_new_with_free_func (g_free);
   g_ptr_array_add (self->warnings, NULL);
-  self->positions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  self->residual_labels = g_array_new (FALSE, FALSE, sizeof (FsLabelHit));
 
   return self;
 }
@@ -76,11 +70,11 @@ fs_workspace_unref (FsWorkspace *self)
   g_free (self->model_path);
   g_clear_pointer (&self->set, fs_sae_set_unref);
   g_clear_pointer (&self->model, fs_model_unref);
+  g_clear_pointer (&self->tokenizer, fs_tokenizer_unref);
   g_clear_pointer (&self->map, fs_flow_map_unref);
   g_clear_pointer (&self->labels, fs_labels_unref);
+  g_clear_pointer (&self->steering_files, fs_steering_files_unref);
   g_ptr_array_unref (self->warnings);
-  g_hash_table_unref (self->positions);
-  g_array_unref (self->residual_labels);
   g_free (self);
 }
 
@@ -92,105 +86,28 @@ add_warning (FsWorkspace *self,
   g_ptr_array_add (self->warnings, NULL);
 }
 
-/* Positions packed in an int: layer (embed = -1) and site. */
-static int
-position_key (int    layer,
-              FsSite site)
+/* The labels of @path, checked against @self's SAEs; @previous's when they
+ * come from the same file. */
+static FsLabels *
+load_labels (FsWorkspace   *self,
+             const char    *path,
+             FsWorkspace   *previous,
+             GCancellable  *cancellable,
+             GError       **error)
 {
-  return (layer + 1) * 4 + (int) site + 1;
+  g_autoptr(FsLabels) labels = NULL;
+
+  if (previous != NULL && previous->labels != NULL
+      && g_strcmp0 (fs_labels_get_path (previous->labels), path) == 0)
+    labels = fs_labels_ref (previous->labels);
+  else if (!(labels = fs_labels_load (path, cancellable, error)))
+    return NULL;
+
+  if (!fs_labels_check_set (labels, self->set, error))
+    return NULL;
+
+  return g_steal_pointer (&labels);
 }
-
-static void
-position_unpack (int     key,
-                 int    *layer,
-                 FsSite *site)
-{
-  key -= 1;
-  *layer = key / 4 - 1;
-  *site = (FsSite) (key % 4);
-}
-
-static gboolean
-find_labels_file (const char * const *sae_paths,
-                  char              **out)
-{
-  for (guint i = 0; sae_paths != NULL && sae_paths[i] != NULL; i++)
-    {
-      g_autofree char *here = g_build_filename (sae_paths[i], "labels.json", NULL);
-      g_autofree char *parent_dir = g_path_get_dirname (sae_paths[i]);
-      g_autofree char *above = g_build_filename (parent_dir, "labels.json", NULL);
-
-      if (g_file_test (here, G_FILE_TEST_IS_REGULAR))
-        {
-          *out = g_steal_pointer (&here);
-          return TRUE;
-        }
-      if (g_file_test (above, G_FILE_TEST_IS_REGULAR))
-        {
-          *out = g_steal_pointer (&above);
-          return TRUE;
-        }
-    }
-
-  return FALSE;
-}
-
-static int
-compare_hits (gconstpointer a,
-              gconstpointer b)
-{
-  const FsLabelHit *x = a, *y = b;
-
-  if (x->layer != y->layer)
-    return x->layer < y->layer ? -1 : 1;
-  return x->index < y->index ? -1 : x->index > y->index;
-}
-
-static void
-index_labels (FsWorkspace *self)
-{
-  guint n_saes = fs_sae_set_get_n_saes (self->set);
-  guint n_labels;
-
-  for (guint i = 0; i < n_saes; i++)
-    {
-      FsSae *sae = fs_sae_set_get_nth (self->set, i);
-      int key = position_key (fs_sae_get_layer (sae), fs_sae_get_site (sae));
-      const char *np_id = fs_sae_get_neuronpedia_id (sae);
-      g_autofree char *folder = g_path_get_basename (fs_sae_get_path (sae));
-
-      if (!fs_sae_set_is_selected (self->set, i))
-        continue;
-      if (np_id != NULL)
-        g_hash_table_insert (self->positions, g_strdup (np_id), GINT_TO_POINTER (key));
-      /* Folder names match a Neuronpedia "layer" without the model id. */
-      g_hash_table_insert (self->positions, g_strconcat ("\x01", folder, NULL), GINT_TO_POINTER (key));
-    }
-
-  n_labels = fs_labels_get_n_labels (self->labels);
-  for (guint i = 0; i < n_labels; i++)
-    {
-      const FsLabel *label = fs_labels_get_nth (self->labels, i);
-      g_autofree char *source = g_strconcat (label->model_id, "/", label->layer, NULL);
-      g_autofree char *folder = g_strconcat ("\x01", label->layer, NULL);
-      gpointer key;
-      FsLabelHit hit;
-
-      if (!g_hash_table_lookup_extended (self->positions, source, NULL, &key)
-          && !g_hash_table_lookup_extended (self->positions, folder, NULL, &key))
-        continue;
-      position_unpack (GPOINTER_TO_INT (key), &hit.layer, &hit.site);
-      if (hit.site != FS_SITE_RES)
-        continue;
-      hit.index = label->index;
-      hit.description = label->description;
-      g_array_append_val (self->residual_labels, hit);
-    }
-  g_array_sort (self->residual_labels, compare_hits);
-}
-
-static FsFlowGraph *fs_workspace_label_graph (FsWorkspace *self,
-                                              FsFlowGraph *graph);
 
 FsFlowGraph *
 fs_workspace_build_graph (FsWorkspace         *self,
@@ -212,10 +129,10 @@ fs_workspace_build_graph (FsWorkspace         *self,
     }
 
   graph = fs_flow_graph_build (self->set, self->map, layer, index, params, cancellable, error);
-  if (graph == NULL)
-    return NULL;
+  if (graph != NULL && self->labels != NULL)
+    fs_flow_graph_set_labels (graph, self->set, self->labels);
 
-  return fs_workspace_label_graph (self, graph);
+  return g_steal_pointer (&graph);
 }
 
 /* The top residual layer (not the embedding), and the feature of its first
@@ -268,12 +185,13 @@ find_start_feature (FsWorkspace  *self,
 FsWorkspace *
 fs_workspace_load (const char * const  *sae_paths,
                    const char          *model_path,
+                   const char          *labels_path,
                    FsWorkspace         *previous,
                    GCancellable        *cancellable,
                    GError             **error)
 {
   g_autoptr(FsWorkspace) self = fs_workspace_new ();
-  g_autofree char *labels_path = NULL;
+  g_autofree char *found_labels = NULL;
 
   if (sae_paths != NULL && sae_paths[0] == NULL)
     sae_paths = NULL;
@@ -284,9 +202,21 @@ fs_workspace_load (const char * const  *sae_paths,
     {
       if (previous != NULL && previous->model != NULL
           && g_strcmp0 (previous->model_path, model_path) == 0)
-        self->model = fs_model_ref (previous->model);
+        {
+          self->model = fs_model_ref (previous->model);
+          self->tokenizer = previous->tokenizer != NULL ? fs_tokenizer_ref (previous->tokenizer) : NULL;
+        }
       else if (!(self->model = fs_model_load (model_path, error)))
         return NULL;
+      else
+        {
+          g_autoptr(GError) tokenizer_error = NULL;
+
+          /* Without one the model still matches attention SAEs; prompts need it. */
+          self->tokenizer = fs_tokenizer_load (model_path, &tokenizer_error);
+          if (self->tokenizer == NULL && !g_error_matches (tokenizer_error, FS_ERROR, FS_ERROR_NOT_FOUND))
+            add_warning (self, g_strdup_printf (_("Tokenizer not loaded: %s"), tokenizer_error->message));
+        }
     }
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return NULL;
@@ -321,15 +251,13 @@ fs_workspace_load (const char * const  *sae_paths,
             add_warning (self, g_strdup_printf (_("Flow map not used: %s"), map_error->message));
         }
 
-      if (find_labels_file (sae_paths, &labels_path))
+      if (labels_path == NULL)
+        labels_path = found_labels = fs_labels_find (sae_paths);
+      if (labels_path != NULL)
         {
           g_autoptr(GError) labels_error = NULL;
 
-          if (previous != NULL && previous->labels != NULL
-              && g_strcmp0 (fs_labels_get_path (previous->labels), labels_path) == 0)
-            self->labels = fs_labels_ref (previous->labels);
-          else
-            self->labels = fs_labels_load (labels_path, cancellable, &labels_error);
+          self->labels = load_labels (self, labels_path, previous, cancellable, &labels_error);
           if (self->labels == NULL)
             {
               if (g_error_matches (labels_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -339,9 +267,11 @@ fs_workspace_load (const char * const  *sae_paths,
                 }
               add_warning (self, g_strdup_printf (_("Labels not loaded: %s"), labels_error->message));
             }
-          else
-            index_labels (self);
         }
+
+      self->steering_files = fs_steering_files_load (self->set, sae_paths);
+      for (const char * const *w = fs_steering_files_get_warnings (self->steering_files); *w != NULL; w++)
+        add_warning (self, g_strdup (*w));
 
       find_start_feature (self, cancellable);
     }
@@ -355,6 +285,7 @@ fs_workspace_load (const char * const  *sae_paths,
 typedef struct {
   char        **sae_paths;
   char         *model_path;
+  char         *labels_path;
   FsWorkspace  *previous;
 } LoadData;
 
@@ -363,6 +294,7 @@ load_data_free (LoadData *data)
 {
   g_strfreev (data->sae_paths);
   g_free (data->model_path);
+  g_free (data->labels_path);
   g_clear_pointer (&data->previous, fs_workspace_unref);
   g_free (data);
 }
@@ -378,7 +310,7 @@ load_thread (GTask        *task,
   FsWorkspace *workspace;
 
   workspace = fs_workspace_load ((const char * const *) data->sae_paths, data->model_path,
-                                 data->previous, cancellable, &error);
+                                 data->labels_path, data->previous, cancellable, &error);
   if (workspace == NULL)
     g_task_return_error (task, error);
   else
@@ -388,6 +320,7 @@ load_thread (GTask        *task,
 void
 fs_workspace_load_async (const char * const  *sae_paths,
                          const char          *model_path,
+                         const char          *labels_path,
                          FsWorkspace         *previous,
                          GCancellable        *cancellable,
                          GAsyncReadyCallback  callback,
@@ -399,17 +332,120 @@ fs_workspace_load_async (const char * const  *sae_paths,
   data = g_new0 (LoadData, 1);
   data->sae_paths = g_strdupv ((char **) sae_paths);
   data->model_path = g_strdup (model_path);
+  data->labels_path = g_strdup (labels_path);
   data->previous = previous != NULL ? fs_workspace_ref (previous) : NULL;
 
   task = g_task_new (NULL, cancellable, callback, user_data);
   g_task_set_source_tag (task, fs_workspace_load_async);
   g_task_set_task_data (task, data, (GDestroyNotify) load_data_free);
-  g_task_run_in_thread (task, load_thread);
+  fs_task_run_in_background (task, load_thread);
 }
 
 FsWorkspace *
 fs_workspace_load_finish (GAsyncResult  *result,
                           GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+FsWorkspace *
+fs_workspace_load_labels (FsWorkspace   *self,
+                          const char    *labels_path,
+                          GCancellable  *cancellable,
+                          GError       **error)
+{
+  g_autoptr(FsWorkspace) copy = NULL;
+  g_autoptr(FsLabels) labels = NULL;
+
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (labels_path != NULL, NULL);
+
+  if (self->set == NULL)
+    {
+      g_set_error_literal (error, FS_ERROR, FS_ERROR_NOT_FOUND, _("Open SAEs before labels for them"));
+      return NULL;
+    }
+  /* Read again even when it is the file open: the user may have changed it. */
+  labels = load_labels (self, labels_path, NULL, cancellable, error);
+  if (labels == NULL)
+    return NULL;
+
+  /* The rest is immutable, so it is shared. Its warnings were shown when
+   * it loaded: the copy has none of its own. */
+  copy = fs_workspace_new ();
+  copy->sae_paths = g_strdupv (self->sae_paths);
+  copy->model_path = g_strdup (self->model_path);
+  copy->set = fs_sae_set_ref (self->set);
+  copy->model = self->model != NULL ? fs_model_ref (self->model) : NULL;
+  copy->tokenizer = self->tokenizer != NULL ? fs_tokenizer_ref (self->tokenizer) : NULL;
+  copy->map = self->map != NULL ? fs_flow_map_ref (self->map) : NULL;
+  copy->labels = g_steal_pointer (&labels);
+  copy->steering_files = self->steering_files != NULL ? fs_steering_files_ref (self->steering_files) : NULL;
+  copy->has_start = self->has_start;
+  copy->start_layer = self->start_layer;
+  copy->start_index = self->start_index;
+
+  return g_steal_pointer (&copy);
+}
+
+typedef struct {
+  FsWorkspace *workspace;
+  char        *labels_path;
+} LoadLabelsData;
+
+static void
+load_labels_data_free (LoadLabelsData *data)
+{
+  fs_workspace_unref (data->workspace);
+  g_free (data->labels_path);
+  g_free (data);
+}
+
+static void
+load_labels_thread (GTask        *task,
+                    gpointer      source_object,
+                    gpointer      task_data,
+                    GCancellable *cancellable)
+{
+  LoadLabelsData *data = task_data;
+  GError *error = NULL;
+  FsWorkspace *workspace;
+
+  workspace = fs_workspace_load_labels (data->workspace, data->labels_path, cancellable, &error);
+  if (workspace == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, workspace, (GDestroyNotify) fs_workspace_unref);
+}
+
+void
+fs_workspace_load_labels_async (FsWorkspace         *self,
+                                const char          *labels_path,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  LoadLabelsData *data;
+
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (labels_path != NULL);
+
+  data = g_new0 (LoadLabelsData, 1);
+  data->workspace = fs_workspace_ref (self);
+  data->labels_path = g_strdup (labels_path);
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, fs_workspace_load_labels_async);
+  g_task_set_task_data (task, data, (GDestroyNotify) load_labels_data_free);
+  fs_task_run_in_background (task, load_labels_thread);
+}
+
+FsWorkspace *
+fs_workspace_load_labels_finish (GAsyncResult  *result,
+                                 GError       **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
 
@@ -442,6 +478,21 @@ fs_workspace_get_model_path (FsWorkspace *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
   return self->model_path;
+}
+
+FsTokenizer *
+fs_workspace_get_tokenizer (FsWorkspace *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+  return self->tokenizer;
+}
+
+FsSteeringFiles *
+fs_workspace_get_steering_files (FsWorkspace *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->steering_files;
 }
 
 FsFlowMap *
@@ -531,9 +582,6 @@ fs_workspace_get_label (FsWorkspace *self,
                         FsSite       site,
                         gint64       index)
 {
-  g_autofree char *folder = NULL;
-  const char *np_id;
-  const char *label;
   FsSae *sae;
 
   g_return_val_if_fail (self != NULL, NULL);
@@ -542,12 +590,7 @@ fs_workspace_get_label (FsWorkspace *self,
       || (sae = fs_sae_set_lookup (self->set, layer, site)) == NULL)
     return NULL;
 
-  np_id = fs_sae_get_neuronpedia_id (sae);
-  if (np_id != NULL && (label = fs_labels_lookup (self->labels, np_id, index)) != NULL)
-    return label;
-
-  folder = g_path_get_basename (fs_sae_get_path (sae));
-  return fs_labels_lookup_layer (self->labels, folder, index);
+  return fs_labels_lookup_sae (self->labels, sae, index);
 }
 
 char *
@@ -608,93 +651,42 @@ fs_workspace_check_feature (FsWorkspace  *self,
 }
 
 FsLabelHit *
-fs_workspace_search_labels (FsWorkspace *self,
-                            const char  *text,
-                            guint        max_hits,
-                            guint       *n_hits)
+fs_workspace_search_labels (FsWorkspace  *self,
+                            const char   *text,
+                            guint         max_hits,
+                            GCancellable *cancellable,
+                            guint        *n_hits)
 {
   g_autoptr(GArray) hits = g_array_new (FALSE, FALSE, sizeof (FsLabelHit));
+  g_autofree const FsLabel **found = g_new (const FsLabel *, MAX (max_hits, 1));
   g_autofree char *needle = NULL;
+  int first, last;
 
   g_return_val_if_fail (self != NULL, NULL);
   g_return_val_if_fail (text != NULL, NULL);
   g_return_val_if_fail (n_hits != NULL, NULL);
 
-  /* Labels are mostly ASCII; an ASCII-only fold keeps the scan one pass of
-   * strcasestr over about a million labels for a large set. */
   needle = g_strstrip (g_strdup (text));
-  if (needle[0] != '\0')
+  if (needle[0] != '\0' && self->labels != NULL && self->set != NULL
+      && fs_sae_set_get_layer_range (self->set, &first, &last))
     {
-      for (guint i = 0; i < self->residual_labels->len && hits->len < max_hits; i++)
+      for (int layer = first; layer <= last && hits->len < max_hits; layer++)
         {
-          const FsLabelHit *hit = &g_array_index (self->residual_labels, FsLabelHit, i);
+          FsSae *sae = fs_sae_set_lookup (self->set, layer, FS_SITE_RES);
+          guint n;
 
-          if (strcasestr (hit->description, needle) != NULL)
-            g_array_append_val (hits, *hit);
+          if (sae == NULL)
+            continue;
+          n = fs_labels_search (self->labels, sae, needle, found, max_hits - hits->len, cancellable);
+          for (guint i = 0; i < n; i++)
+            {
+              FsLabelHit hit = { layer, FS_SITE_RES, found[i]->index, found[i]->description };
+
+              g_array_append_val (hits, hit);
+            }
         }
     }
 
   *n_hits = hits->len;
   return (FsLabelHit *) g_array_free (g_steal_pointer (&hits), FALSE);
-}
-
-/* A copy of @graph whose nodes carry their labels, or a new reference to
- * @graph when nothing has a label. */
-static FsFlowGraph *
-fs_workspace_label_graph (FsWorkspace *self,
-                          FsFlowGraph *graph)
-{
-  g_autoptr(FsFlowGraph) copy = NULL;
-  guint n_nodes, n_edges;
-  gboolean any = FALSE;
-
-  g_return_val_if_fail (self != NULL, NULL);
-  g_return_val_if_fail (graph != NULL, NULL);
-
-  /* The copy cannot carry the original's truncation flag or warnings
-   * (flow-graph.h has no public setter for them), so such graphs keep
-   * their own, unlabelled nodes. */
-  if (self->labels == NULL || fs_flow_graph_is_truncated (graph)
-      || fs_flow_graph_get_warnings (graph)[0] != NULL)
-    return fs_flow_graph_ref (graph);
-
-  n_nodes = fs_flow_graph_get_n_nodes (graph);
-  n_edges = fs_flow_graph_get_n_edges (graph);
-  copy = fs_flow_graph_new (fs_flow_graph_get_params (graph));
-  for (guint i = 0; i < n_nodes; i++)
-    {
-      FsFlowNode node = *fs_flow_graph_get_node (graph, i);
-
-      if (node.label == NULL)
-        node.label = (char *) fs_workspace_get_label (self, node.layer, node.site, node.index);
-      any |= node.label != NULL;
-      fs_flow_graph_add_node (copy, &node);
-    }
-  for (guint i = 0; i < n_edges; i++)
-    fs_flow_graph_add_edge (copy, fs_flow_graph_get_edge (graph, i));
-
-  if (!any)
-    return fs_flow_graph_ref (graph);
-
-  fs_flow_graph_finish (copy);
-  return g_steal_pointer (&copy);
-}
-
-char *
-fs_workspace_find_demo (void)
-{
-  const char *env = g_getenv ("FLOWSCOPE_DEMO_DIR");
-  g_autofree char *dir = NULL;
-  g_autofree char *saes = NULL;
-
-  if (env != NULL)
-    dir = g_strdup (env);
-  else
-    dir = g_build_filename (PKGDATADIR, "demo", NULL);
-
-  saes = g_build_filename (dir, "saes", NULL);
-  if (!g_file_test (saes, G_FILE_TEST_IS_DIR))
-    return NULL;
-
-  return g_steal_pointer (&dir);
 }

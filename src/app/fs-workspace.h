@@ -14,8 +14,10 @@
 #include <gio/gio.h>
 
 #include "flow-graph.h"
-#include "fs-labels.h"
+#include "fs-steering-files.h"
+#include "labels.h"
 #include "model.h"
+#include "tokenizer.h"
 
 G_BEGIN_DECLS
 
@@ -30,11 +32,13 @@ typedef struct {
 } FsLabelHit;
 
 /* Loads SAE folders (or NULL for none) and a model folder (or NULL), then
- * finds labels (labels.json next to or above the SAE folders) and a flow
- * map (flowscope.map in the first SAE folder). What @previous already holds
- * for the same paths (the model, the labels) is reused, not reloaded. */
+ * labels (@labels_path, or NULL for labels.json next to or above the SAE
+ * folders) and a flow map (flowscope.map in the first SAE folder). What
+ * @previous already holds for the same paths (the model, the labels) is
+ * reused, not reloaded. Labels that cannot be used are a warning. */
 void           fs_workspace_load_async          (const char * const   *sae_paths,
                                                  const char           *model_path,
+                                                 const char           *labels_path,
                                                  FsWorkspace          *previous,
                                                  GCancellable         *cancellable,
                                                  GAsyncReadyCallback   callback,
@@ -44,7 +48,24 @@ FsWorkspace   *fs_workspace_load_finish         (GAsyncResult         *result,
 /* The same, blocking; for workers and tests. */
 FsWorkspace   *fs_workspace_load                (const char * const   *sae_paths,
                                                  const char           *model_path,
+                                                 const char           *labels_path,
                                                  FsWorkspace          *previous,
+                                                 GCancellable         *cancellable,
+                                                 GError              **error);
+
+/* A workspace like @self (which must have SAEs) with the labels of
+ * @labels_path instead of its own. Labels that do not load or label none of
+ * the SAEs are an error. */
+void           fs_workspace_load_labels_async   (FsWorkspace          *self,
+                                                 const char           *labels_path,
+                                                 GCancellable         *cancellable,
+                                                 GAsyncReadyCallback   callback,
+                                                 gpointer              user_data);
+FsWorkspace   *fs_workspace_load_labels_finish  (GAsyncResult         *result,
+                                                 GError              **error);
+/* The same, blocking. */
+FsWorkspace   *fs_workspace_load_labels         (FsWorkspace          *self,
+                                                 const char           *labels_path,
                                                  GCancellable         *cancellable,
                                                  GError              **error);
 
@@ -57,6 +78,11 @@ const char * const *fs_workspace_get_sae_paths  (FsWorkspace          *self);
 /* NULL when no model is open. */
 FsModel       *fs_workspace_get_model           (FsWorkspace          *self);
 const char    *fs_workspace_get_model_path      (FsWorkspace          *self);
+/* The model folder's tokenizer; NULL without a model or when it has none. */
+FsTokenizer   *fs_workspace_get_tokenizer       (FsWorkspace          *self);
+/* The theme classifier and typical activations found beside the SAEs;
+ * NULL when no SAEs are open. */
+FsSteeringFiles *fs_workspace_get_steering_files (FsWorkspace        *self);
 FsFlowMap     *fs_workspace_get_map             (FsWorkspace          *self);
 FsLabels      *fs_workspace_get_labels          (FsWorkspace          *self);
 /* What the user should know (an unusable map, unreadable labels...). */
@@ -87,16 +113,18 @@ gboolean       fs_workspace_check_feature       (FsWorkspace          *self,
                                                  FsSite                site,
                                                  gint64                index,
                                                  GError              **error);
-/* Residual features whose label contains @text (case-insensitive), at
- * most @max_hits, in set order. Free with g_free. */
+/* Residual features whose label contains @text (ignoring ASCII case), at
+ * most @max_hits, by layer and index; blocking (labels files can be large:
+ * call it from a worker), partial once @cancellable is cancelled. Free with
+ * g_free. */
 FsLabelHit    *fs_workspace_search_labels       (FsWorkspace          *self,
                                                  const char           *text,
                                                  guint                 max_hits,
+                                                 GCancellable         *cancellable,
                                                  guint                *n_hits);
 
 /* The flow graph of residual feature @layer/res/@index (blocking: call it
- * from a worker), its nodes labelled where labels are known. Builds in this
- * process run one at a time (see fs-workspace.c). */
+ * from a worker), its nodes labelled where labels are known. */
 FsFlowGraph   *fs_workspace_build_graph         (FsWorkspace          *self,
                                                  int                   layer,
                                                  gint64                index,
@@ -104,9 +132,6 @@ FsFlowGraph   *fs_workspace_build_graph         (FsWorkspace          *self,
                                                  GCancellable         *cancellable,
                                                  GError              **error);
 
-/* Where the bundled demo lives: $FLOWSCOPE_DEMO_DIR, else the installed
- * data folder; NULL when it is not there. */
-char          *fs_workspace_find_demo           (void);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FsWorkspace, fs_workspace_unref)
 

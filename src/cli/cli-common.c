@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 
+#include "demo.h"
 #include "fs-error.h"
 #include "model.h"
 
@@ -66,6 +67,28 @@ cli_sae_set_args_clear (CliSaeSetArgs *args)
   g_clear_pointer (&args->llamascope, g_free);
 }
 
+gboolean
+cli_default_to_demo (CliSaeSetArgs *saes, char **model)
+{
+  g_autofree char *demo = NULL;
+
+  if ((saes != NULL && saes->paths != NULL && saes->paths[0] != NULL)
+      || (model != NULL && *model != NULL))
+    return FALSE;
+  demo = fs_demo_find ();
+  if (demo == NULL)
+    return FALSE;
+  if (saes != NULL)
+    {
+      g_strfreev (saes->paths);
+      saes->paths = g_new0 (char *, 2);
+      saes->paths[0] = g_build_filename (demo, "saes", NULL);
+    }
+  if (model != NULL)
+    *model = g_build_filename (demo, "model", NULL);
+  return TRUE;
+}
+
 FsSaeSet *
 cli_open_sae_set (CliSaeSetArgs *args, const char *model_path, GError **error)
 {
@@ -92,6 +115,21 @@ cli_open_sae_set (CliSaeSetArgs *args, const char *model_path, GError **error)
     return NULL;
   options.model = model;
   return fs_sae_set_open ((const char * const *) args->paths, &options, NULL, error);
+}
+
+FsSae *
+cli_lookup_feature (FsSaeSet *set, const char *id, int layer, FsSite site, int64_t index,
+                    GError **error)
+{
+  FsSae *sae = fs_sae_set_lookup (set, layer, site);
+
+  if (sae == NULL || index >= fs_sae_get_d_sae (sae))
+    {
+      g_set_error (error, FS_ERROR, FS_ERROR_NOT_FOUND, "%s: %s", id,
+                   sae == NULL ? "no SAE at its position among --saes" : "index out of range");
+      return NULL;
+    }
+  return sae;
 }
 
 void

@@ -120,6 +120,8 @@ cli_generate (int argc, char **argv)
   cli_add_sae_set_options (context, &steer.sae);
   if (!cli_parse (context, &argc, &argv) || !cli_take_paths (&steer.sae.paths, argc, argv))
     return CLI_USAGE;
+  if (cli_default_to_demo (&steer.sae, &model))
+    cli_steer_default_to_demo (&steer);
   if (max_tokens < 0 || !(temperature >= 0) || !(top_p > 0 && top_p <= 1)
       || top_k < 0)
     {

@@ -6,6 +6,7 @@
 #include "flow-graph.h"
 #include "fs-error.h"
 #include "export.h"
+#include "labels.h"
 
 static const char *text_formats[] = { "json", "dot", "graphml" };
 static const char *image_formats[] = { "svg", "png", "pdf" };
@@ -72,12 +73,37 @@ open_map (const char *explicit_path, const char *first_folder, FsSaeSet *set, GE
   return map;
 }
 
+/* Likewise: explicit --labels must load and be for the set; the default
+ * one, labels.json where the app finds it, is skipped with a warning when
+ * not. NULL without error: no labels. */
+static FsLabels *
+open_labels (const char *explicit_path, char **sae_paths, FsSaeSet *set, GError **error)
+{
+  g_autofree char *found = NULL;
+  const char *path = explicit_path;
+
+  if (path == NULL && (path = found = fs_labels_find ((const char * const *) sae_paths)) == NULL)
+    return NULL;
+
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(FsLabels) labels = fs_labels_load (path, NULL, &local_error);
+  if (labels != NULL && fs_labels_check_set (labels, set, &local_error))
+    return g_steal_pointer (&labels);
+  if (explicit_path != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  g_printerr ("flowscope-cli: warning: not using the labels: %s\n", local_error->message);
+  return NULL;
+}
+
 int
 cli_graph (int argc, char **argv)
 {
   g_auto(CliSaeSetArgs) sae_args = { 0 };
   g_autofree char *model = NULL, *feature = NULL, *format = NULL, *output = NULL;
-  g_autofree char *map_path = NULL;
+  g_autofree char *map_path = NULL, *labels_path = NULL;
   FsFlowParams params;
   gboolean no_span_cut = FALSE;
   double t_res, t_mlp, t_att;
@@ -90,6 +116,9 @@ cli_graph (int argc, char **argv)
     { "map", 0, 0, G_OPTION_ARG_FILENAME, &map_path,
       "All-pairs map of the set (from “flowscope-cli map”; default: flowscope.map in the "
       "first --saes folder, when there)", "FILE" },
+    { "labels", 0, 0, G_OPTION_ARG_FILENAME, &labels_path,
+      "Neuronpedia explanations export that labels the nodes (default: labels.json in or "
+      "above a --saes folder, when there)", "FILE" },
     { "feature", 0, 0, G_OPTION_ARG_STRING, &feature, "Seed feature", "L/res/i" },
     { "top-k", 0, 0, G_OPTION_ARG_INT, &params.top_k, "Matches followed per position (1-5)", "K" },
     { "t-res", 0, 0, G_OPTION_ARG_DOUBLE, &t_res, "Residual threshold and span cut (0.5)", "X" },
@@ -112,6 +141,7 @@ cli_graph (int argc, char **argv)
   cli_add_sae_set_options (context, &sae_args);
   if (!cli_parse (context, &argc, &argv) || !cli_take_paths (&sae_args.paths, argc, argv))
     return CLI_USAGE;
+  cli_default_to_demo (&sae_args, NULL);
   if (format == NULL)
     format = g_strdup ("json");
   if (!in_list (format, text_formats, G_N_ELEMENTS (text_formats))
@@ -148,8 +178,13 @@ cli_graph (int argc, char **argv)
   g_autoptr(FsFlowMap) map = open_map (map_path, sae_args.paths[0], set, &error);
   if (map == NULL && error != NULL)
     return cli_fail (error);
+  g_autoptr(FsLabels) labels = open_labels (labels_path, sae_args.paths, set, &error);
+  if (labels == NULL && error != NULL)
+    return cli_fail (error);
   g_autoptr(FsFlowGraph) graph = fs_flow_graph_build (set, map, layer, index, &params, NULL,
                                                       &error);
+  if (graph != NULL && labels != NULL)
+    fs_flow_graph_set_labels (graph, set, labels);
   if (graph == NULL || !write_graph (graph, format, output, &error))
     return cli_fail (error);
   for (const char * const *w = fs_flow_graph_get_warnings (graph); *w != NULL; w++)

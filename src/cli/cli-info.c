@@ -86,6 +86,7 @@ cli_info (int argc, char **argv)
   cli_add_sae_set_options (context, &sae_args);
   if (!cli_parse (context, &argc, &argv) || !cli_take_paths (&sae_args.paths, argc, argv))
     return CLI_USAGE;
+  cli_default_to_demo (&sae_args, NULL);
 
   g_autoptr(FsSaeSet) set = cli_open_sae_set (&sae_args, model, &error);
   if (set == NULL)

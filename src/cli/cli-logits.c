@@ -133,6 +133,7 @@ cli_logits (int argc, char **argv)
   g_option_context_add_main_entries (context, entries, NULL);
   if (!cli_parse (context, &argc, &argv))
     return CLI_USAGE;
+  cli_default_to_demo (NULL, &model);
   if (argc > 1 || n_top < 1)
     {
       g_printerr ("flowscope-cli: logits takes options only, and --top N with N >= 1\n");

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fs-error.h"
+#include "prompt.h"
 
 /* "1,2,3" (spaces allowed) into ids; FALSE on anything else. */
 static gboolean
@@ -24,20 +25,11 @@ parse_ids (const char *text, GArray *ids)
   return ids->len > 0;
 }
 
-/* The BOS id: the tokenizer's, else config.json's. */
-static int32_t
-bos_id (CliPrompt *prompt)
-{
-  int32_t id = prompt->tokenizer != NULL ? fs_tokenizer_get_bos_id (prompt->tokenizer) : -1;
-  return id >= 0 ? id : (int32_t) fs_model_get_config (prompt->model)->bos_token_id;
-}
-
 int
 cli_prompt_open (CliPrompt *prompt, const CliPromptOptions *options)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (int32_t));
-  gboolean add_bos;
 
   memset (prompt, 0, sizeof *prompt);
   if (options->model == NULL || (options->text == NULL) == (options->ids == NULL))
@@ -65,15 +57,19 @@ cli_prompt_open (CliPrompt *prompt, const CliPromptOptions *options)
   if (prompt->tokenizer == NULL && options->text != NULL)
     return cli_fail (error);
 
-  /* BOS: Gemma and Llama want it, GPT-2 does not; explicit ids are taken as
-   * they are. --bos and --no-bos decide otherwise. */
-  add_bos = options->bos || (!options->no_bos && options->text != NULL
-                             && (fs_model_wants_bos (prompt->model)
-                                 || (prompt->tokenizer != NULL
-                                     && fs_tokenizer_get_adds_bos (prompt->tokenizer))));
-  if (add_bos)
+  /* Text prompts get BOS as prompt.h decides, unless --bos or --no-bos
+   * say otherwise; explicit ids are taken as they are, unless --bos. */
+  if (options->text != NULL)
     {
-      int32_t bos = bos_id (prompt);
+      FsPromptBos bos = options->bos ? FS_PROMPT_BOS_ALWAYS
+                        : options->no_bos ? FS_PROMPT_BOS_NEVER : FS_PROMPT_BOS_AUTO;
+      prompt->tokens = fs_prompt_encode (prompt->model, prompt->tokenizer, options->text, bos,
+                                         &prompt->n_tokens, &error);
+      return prompt->tokens != NULL ? CLI_OK : cli_fail (error);
+    }
+  if (options->bos)
+    {
+      int32_t bos = fs_prompt_bos_id (prompt->model, prompt->tokenizer);
       if (bos < 0)
         {
           g_set_error (&error, FS_ERROR, FS_ERROR_NOT_FOUND,
@@ -81,17 +77,6 @@ cli_prompt_open (CliPrompt *prompt, const CliPromptOptions *options)
           return cli_fail (error);
         }
       g_array_prepend_val (ids, bos);
-    }
-  if (options->text != NULL)
-    {
-      gsize n = 0;
-      g_autofree int32_t *encoded = fs_tokenizer_encode (prompt->tokenizer, options->text, -1, &n);
-      g_array_append_vals (ids, encoded, (guint) n);
-    }
-  if (ids->len == 0)
-    {
-      g_set_error (&error, FS_ERROR, FS_ERROR_INVALID, "the prompt has no tokens");
-      return cli_fail (error);
     }
   prompt->n_tokens = ids->len;
   prompt->tokens = (int32_t *) g_array_free (g_steal_pointer (&ids), FALSE);

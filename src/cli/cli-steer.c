@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "demo.h"
 #include "fs-error.h"
 #include "json-util.h"
 #include "steer-compare.h"
@@ -36,6 +37,16 @@ cli_steer_options_clear (CliSteerOptions *options)
   g_clear_pointer (&options->classifier, g_free);
   g_clear_pointer (&options->typical_text, g_free);
   g_clear_pointer (&options->feature_stats, g_free);
+}
+
+void
+cli_steer_default_to_demo (CliSteerOptions *options)
+{
+  if (options->classifier == NULL)
+    options->classifier = fs_demo_path ("theme-classifier.json");
+  if (g_strcmp0 (options->units, "typical") == 0 && options->feature_stats == NULL
+      && options->typical_text == NULL)
+    options->feature_stats = fs_demo_path ("feature-stats.json");
 }
 
 gboolean
@@ -254,8 +265,7 @@ measure_typical (GArray *pending, CliPrompt *prompt, const CliSteerOptions *o,
   for (guint i = 0; i < pending->len; i++)
     {
       Pending *p = &g_array_index (pending, Pending, i);
-      const float *threshold = fs_sae_get_threshold (p->sae);
-      if (p->op == FS_STEER_SCALE || (threshold != NULL && threshold[p->index] > 0))
+      if (!fs_steer_unit_needs_measured (p->sae, p->index, p->op))
         continue;
       FsTypicalActivation item = { p->sae, p->index, NAN, 0 };
       p->item = (int) items->len;
@@ -301,17 +311,15 @@ add_intervention (FsSteering *steering, const Request *r, const Pending *p, cJSO
 {
   g_autofree char *id = fs_feature_id (p->layer, p->site, p->index);
   FsUnitKind kind;
-  double factor = fs_steer_unit (p->sae, p->index, p->op, r->units, p->typical, &kind);
-  double raw = p->value * factor;
+  double factor;
   int layer;
   FsHookPoint point;
 
-  if (!isfinite (raw))
-    return fs_fail (error, FS_ERROR_INVALID, id, "%g %s units is not a finite activation",
-                    p->value, fs_unit_kind_name (kind));
-  if (!fs_steering_add (steering, p->sae, p->index, p->op, raw, error)
+  if (!fs_steering_add_in_units (steering, p->sae, p->index, p->op, p->value, r->units,
+                                 p->typical, &kind, &factor, error)
       || !fs_steer_site_hook (p->sae, &layer, &point, error))
     return FALSE;
+  double raw = p->value * factor;
 
   g_autofree char *hook = g_strdup_printf ("blocks.%d.%s", layer, fs_hook_point_name (point));
   cJSON *item = cJSON_CreateObject ();

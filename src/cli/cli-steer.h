@@ -24,6 +24,9 @@ typedef struct {
 } CliSteerOptions;
 
 void     cli_steer_options_clear (CliSteerOptions *options);
+/* For the bundled demo: its theme classifier and feature statistics
+ * (typical units), unless files were named. */
+void     cli_steer_default_to_demo (CliSteerOptions *options);
 /* Whether any steering was asked for (--steer or --steer-graph). */
 gboolean cli_steer_requested (const CliSteerOptions *options);
 /* Checks what can be checked without files: every SPEC's syntax, names of

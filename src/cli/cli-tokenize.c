@@ -79,6 +79,8 @@ cli_tokenize (int argc, char **argv)
   g_option_context_add_main_entries (context, entries, NULL);
   if (!cli_parse (context, &argc, &argv))
     return CLI_USAGE;
+  if (tokenizer_path == NULL)
+    cli_default_to_demo (NULL, &model);
   if (argc > 1)
     {
       g_printerr ("flowscope-cli: unexpected argument “%s”\n", argv[1]);

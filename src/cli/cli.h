@@ -26,6 +26,8 @@ int  cli_groups (int argc, char **argv);
 int  cli_causal (int argc, char **argv);
 int  cli_tensors (int argc, char **argv);
 int  cli_tokenize (int argc, char **argv);
+int  cli_lens (int argc, char **argv);
+int  cli_activations (int argc, char **argv);
 
 /* Prints "flowscope-cli: error: <message>" and returns CLI_FAILED. */
 int  cli_fail (const GError *error);
@@ -46,8 +48,16 @@ typedef struct {
 void      cli_add_sae_set_options (GOptionContext *context, CliSaeSetArgs *args);
 void      cli_sae_set_args_clear (CliSaeSetArgs *args);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CliSaeSetArgs, cli_sae_set_args_clear)
+/* When neither SAEs (`saes`) nor a model (`*model`; NULL for commands
+ * without one) were named, names the bundled demo's and returns TRUE. */
+gboolean  cli_default_to_demo (CliSaeSetArgs *saes, char **model);
 /* Opens the SAEs named by the options; with a model folder, attention SAEs
  * on attn.hook_z are matched through its output projection. */
 FsSaeSet *cli_open_sae_set (CliSaeSetArgs *args, const char *model_path, GError **error);
+/* The SAE of feature `id` (parsed into layer, site and index) in `set`;
+ * fails naming `id` when no SAE sits at its position or the index is
+ * beyond it. */
+FsSae    *cli_lookup_feature (FsSaeSet *set, const char *id, int layer, FsSite site,
+                              int64_t index, GError **error);
 /* Prints a cJSON document on stdout, formatted, and frees it. */
 void cli_print_json (cJSON *document);

@@ -18,6 +18,9 @@ static const struct {
   { "map", cli_map, "Compute the all-pairs map of a set (top-k matches of every feature)" },
   { "groups", cli_groups, "Where active residual features come from, per layer, on a text" },
   { "causal", cli_causal, "Deactivate a feature's matched predecessors and measure it" },
+  { "lens", cli_lens, "Tokens a feature promotes and suppresses through the unembedding" },
+  { "activations", cli_activations, "A feature's activation at every token of a prompt, "
+                                    "or the features most active on it" },
   { "encode", cli_encode, "Encode activations from a .npy file with one SAE" },
   { "logits", cli_logits, "Next-token logits of a prompt" },
   { "generate", cli_generate, "Continue a prompt with a model" },

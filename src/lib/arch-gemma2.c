@@ -231,6 +231,17 @@ attn_output (gpointer weights, int layer, const FsLinear **projection, const flo
   *post_norm_plus_one = TRUE;
 }
 
+static void
+unembedding (gpointer weights, const float **norm_weight, gboolean *norm_plus_one,
+             gboolean *norm_centres, const FsMatrixView **unembed)
+{
+  Gemma2Weights *w = weights;
+  *norm_weight = w->final_norm;
+  *norm_plus_one = TRUE;
+  *norm_centres = FALSE;
+  *unembed = &w->unembed;
+}
+
 const FsArch fs_arch_gemma2 = {
   .model_type = "gemma2",
   .parse_config = parse_config,
@@ -238,4 +249,5 @@ const FsArch fs_arch_gemma2 = {
   .free_weights = free_weights,
   .forward = forward,
   .attn_output = attn_output,
+  .unembedding = unembedding,
 };

@@ -283,6 +283,17 @@ attn_output (gpointer weights, int layer, const FsLinear **projection, const flo
   *post_norm_plus_one = FALSE;
 }
 
+static void
+unembedding (gpointer weights, const float **norm_weight, gboolean *norm_plus_one,
+             gboolean *norm_centres, const FsMatrixView **unembed)
+{
+  Gpt2Weights *w = weights;
+  *norm_weight = w->ln_f_weight;
+  *norm_plus_one = FALSE;
+  *norm_centres = TRUE;
+  *unembed = &w->unembed;
+}
+
 const FsArch fs_arch_gpt2 = {
   .model_type = "gpt2",
   .parse_config = parse_config,
@@ -290,4 +301,5 @@ const FsArch fs_arch_gpt2 = {
   .free_weights = free_weights,
   .forward = forward,
   .attn_output = attn_output,
+  .unembedding = unembedding,
 };

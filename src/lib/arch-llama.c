@@ -212,6 +212,17 @@ attn_output (gpointer weights, int layer, const FsLinear **projection, const flo
   *post_norm_plus_one = FALSE;
 }
 
+static void
+unembedding (gpointer weights, const float **norm_weight, gboolean *norm_plus_one,
+             gboolean *norm_centres, const FsMatrixView **unembed)
+{
+  LlamaWeights *w = weights;
+  *norm_weight = w->final_norm;
+  *norm_plus_one = FALSE;
+  *norm_centres = FALSE;
+  *unembed = &w->unembed;
+}
+
 const FsArch fs_arch_llama = {
   .model_type = "llama",
   .parse_config = parse_config,
@@ -219,4 +230,5 @@ const FsArch fs_arch_llama = {
   .free_weights = free_weights,
   .forward = forward,
   .attn_output = attn_output,
+  .unembedding = unembedding,
 };

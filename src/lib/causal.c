@@ -3,7 +3,7 @@
 
 #include <math.h>
 
-#include "fs-error.h"
+#include "sae-hook.h"
 #include "steer.h"
 
 /* Positions whose logits are held at once: bounds memory for big vocabularies. */
@@ -28,19 +28,7 @@ capture_hook (const FsHookBlock *block, gpointer user_data)
 static gboolean
 add_capture (FsModelRun *run, Capture *capture, GError **error)
 {
-  int layer;
-  FsHookPoint point;
-  FsModel *model = fs_model_run_get_model (run);
-
-  if (!fs_steer_site_hook (capture->sae, &layer, &point, error))
-    return FALSE;
-  if (layer >= fs_model_get_config (model)->n_layers
-      || fs_sae_get_d_in (capture->sae) != fs_model_get_hook_width (model, point))
-    return fs_fail (error, FS_ERROR_INVALID, fs_sae_get_path (capture->sae),
-                    "the SAE does not fit the model's blocks.%d.%s", layer,
-                    fs_hook_point_name (point));
-  fs_model_run_add_hook (run, layer, point, capture_hook, capture, NULL);
-  return TRUE;
+  return fs_sae_hook_add (run, capture->sae, capture_hook, capture, NULL, error) != 0;
 }
 
 static double

@@ -177,6 +177,23 @@ fs_flow_graph_get_warnings (FsFlowGraph *graph)
   return (const char * const *) graph->warnings->pdata;
 }
 
+void
+fs_flow_graph_set_labels (FsFlowGraph *graph, FsSaeSet *set, FsLabels *labels)
+{
+  g_return_if_fail (graph != NULL);
+  g_return_if_fail (set != NULL);
+  g_return_if_fail (labels != NULL);
+
+  for (guint i = 0; i < graph->nodes->len; i++)
+    {
+      FsFlowNode *node = &g_array_index (graph->nodes, FsFlowNode, i);
+      FsSae *sae = fs_sae_set_lookup (set, node->layer, node->site);
+
+      g_free (node->label);
+      node->label = sae != NULL ? g_strdup (fs_labels_lookup_sae (labels, sae, node->index)) : NULL;
+    }
+}
+
 char *
 fs_feature_id (int layer, FsSite site, int64_t index)
 {

@@ -11,6 +11,7 @@
 #include <gio/gio.h>
 
 #include "flow-map.h"
+#include "labels.h"
 #include "sae-set.h"
 
 G_BEGIN_DECLS
@@ -73,6 +74,11 @@ const FsFlowParams *fs_flow_graph_get_params (FsFlowGraph *graph);
 gboolean           fs_flow_graph_is_truncated (FsFlowGraph *graph);
 /* Positions skipped while building (an attn.hook_z SAE without a model...). */
 const char * const *fs_flow_graph_get_warnings (FsFlowGraph *graph);
+/* Gives each node its label from `labels`, found through the SAE of `set`
+ * at its position (NULL where there is none). In place, truncated or not:
+ * call it before the graph is shared, which makes it immutable. */
+void               fs_flow_graph_set_labels (FsFlowGraph *graph, FsSaeSet *set,
+                                             FsLabels *labels);
 
 FsFlowGraph       *fs_flow_graph_ref (FsFlowGraph *graph);
 void               fs_flow_graph_unref (FsFlowGraph *graph);

@@ -3,9 +3,8 @@
 
 #include <string.h>
 
-#include "fs-error.h"
 #include "match.h"
-#include "steer.h"
+#include "sae-hook.h"
 
 /* Index not matched yet (hook_z predecessors are matched when first needed). */
 #define NOT_MATCHED (-2)
@@ -125,27 +124,17 @@ layer_hook (const FsHookBlock *block, gpointer user_data)
 static Site *
 site_for (GPtrArray *sites, FsModelRun *run, FsSae *sae, GError **error)
 {
-  FsModel *model = fs_model_run_get_model (run);
-  int layer;
-  FsHookPoint point;
-
   for (guint i = 0; i < sites->len; i++)
     if (((Site *) sites->pdata[i])->sae == sae)
       return sites->pdata[i];
-  if (!fs_steer_site_hook (sae, &layer, &point, error))
-    return NULL;
-  if (layer >= fs_model_get_config (model)->n_layers
-      || fs_sae_get_d_in (sae) != fs_model_get_hook_width (model, point))
-    {
-      fs_fail (error, FS_ERROR_INVALID, fs_sae_get_path (sae),
-               "the SAE does not fit the model's blocks.%d.%s", layer,
-               fs_hook_point_name (point));
-      return NULL;
-    }
   Site *site = g_new0 (Site, 1);
   site->sae = sae;
+  if (fs_sae_hook_add (run, sae, site_hook, site, (GDestroyNotify) site_free, error) == 0)
+    {
+      site_free (site);
+      return NULL;
+    }
   g_ptr_array_add (sites, site);
-  fs_model_run_add_hook (run, layer, point, site_hook, site, (GDestroyNotify) site_free);
   return site;
 }
 

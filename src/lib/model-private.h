@@ -42,6 +42,12 @@ typedef struct {
    * (NULL where there is none). */
   void      (*attn_output) (gpointer weights, int layer, const FsLinear **projection,
                             const float **post_norm, gboolean *post_norm_plus_one);
+  /* What turns the last residual into logits: the final norm's weight, whether
+   * it multiplies by (1 + w) (Gemma) and whether it centres first
+   * (LayerNorm), and the unembedding viewed [d_model, vocab]. */
+  void      (*unembedding) (gpointer weights, const float **norm_weight,
+                            gboolean *norm_plus_one, gboolean *norm_centres,
+                            const FsMatrixView **unembed);
 } FsArch;
 
 extern const FsArch fs_arch_gpt2;

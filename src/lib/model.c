@@ -513,6 +513,31 @@ fs_model_is_eos (FsModel *model, int32_t token)
   return FALSE;
 }
 
+/* ---------------------------------------------------------------- unembedding */
+
+FsMatrixView
+fs_model_get_unembedding (FsModel *model)
+{
+  const float *weight;
+  const FsMatrixView *unembed;
+  gboolean plus_one, centres;
+
+  model->arch->unembedding (model->weights, &weight, &plus_one, &centres, &unembed);
+  return *unembed;
+}
+
+void
+fs_model_get_final_norm (FsModel *model, float *scale, gboolean *centres)
+{
+  const float *weight;
+  const FsMatrixView *unembed;
+  gboolean plus_one;
+
+  model->arch->unembedding (model->weights, &weight, &plus_one, centres, &unembed);
+  for (int64_t j = 0; j < model->config.d_model; j++)
+    scale[j] = weight == NULL ? 1.0f : plus_one ? 1.0f + weight[j] : weight[j];
+}
+
 /* ---------------------------------------------------------------- hooks */
 
 static const char *const hook_names[FS_N_HOOK_POINTS] = {

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "dtype.h"
+#include "matrix.h"
 
 G_BEGIN_DECLS
 
@@ -133,6 +134,17 @@ typedef struct {
 } FsHookBlock;
 
 typedef void (*FsHookFunc) (const FsHookBlock *block, gpointer user_data);
+
+/* ---------------------------------------------------------------- unembedding */
+
+/* The unembedding viewed [d_model, vocab] in its stored dtype (the token
+ * embedding transposed when tied): logits = final_norm(x) W_U. */
+FsMatrixView fs_model_get_unembedding (FsModel *model);
+/* The final norm as a function of direction: `scale` [d_model] gets its
+ * per-channel factor (GPT-2's ln_f weight, Gemma's 1 + w, Llama's w) and
+ * `centres` whether it subtracts the mean first (LayerNorm). What is left
+ * of the norm is the division by one number per token, and its bias. */
+void         fs_model_get_final_norm (FsModel *model, float *scale, gboolean *centres);
 
 /* ---------------------------------------------------------------- runs */
 

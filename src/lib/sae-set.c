@@ -324,3 +324,20 @@ fs_sae_set_get_warnings (FsSaeSet *set)
 {
   return (const char * const *) set->warnings->pdata;
 }
+
+char *
+fs_sae_set_find_file (const char * const *paths, const char *name)
+{
+  for (guint i = 0; paths != NULL && paths[i] != NULL; i++)
+    {
+      g_autofree char *here = g_build_filename (paths[i], name, NULL);
+      g_autofree char *parent = g_path_get_dirname (paths[i]);
+      g_autofree char *above = g_build_filename (parent, name, NULL);
+
+      if (g_file_test (here, G_FILE_TEST_IS_REGULAR))
+        return g_steal_pointer (&here);
+      if (g_file_test (above, G_FILE_TEST_IS_REGULAR))
+        return g_steal_pointer (&above);
+    }
+  return NULL;
+}

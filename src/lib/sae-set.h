@@ -41,6 +41,10 @@ FsSae         *fs_sae_set_lookup (FsSaeSet *set, int layer, FsSite site);
 gboolean       fs_sae_set_get_layer_range (FsSaeSet *set, int *first, int *last);
 const char * const *fs_sae_set_get_warnings (FsSaeSet *set);
 
+/* A file that comes with SAE folders (labels, statistics...): `name` in
+ * one of `paths` or in the folder above it, the first found; or NULL. */
+char          *fs_sae_set_find_file (const char * const *paths, const char *name);
+
 /* Gemma Scope 2B residual 16k canonical average L0 at `layer`, or -1. */
 int            fs_gemmascope_canonical_l0 (int layer);
 

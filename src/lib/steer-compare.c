@@ -16,8 +16,7 @@ static gboolean
 stream_token (int32_t token, gpointer user_data)
 {
   Stream *stream = user_data;
-  return stream->callback == NULL || stream->callback (stream->steered, token,
-                                                       stream->user_data);
+  return stream->callback (stream->steered, token, stream->user_data);
 }
 
 /* log sum exp of logits[n], in double. */
@@ -96,17 +95,24 @@ fs_steer_score (FsModel *model, const FsModelRunOptions *run_options, FsSteering
   return TRUE;
 }
 
-/* One run: generated with `steering` attached when `steer`, scored
- * against `steering` either way. */
-static gboolean
-generate_run (FsModel *model, const FsModelRunOptions *run_options, FsSteering *steering,
-              gboolean steer, const FsSamplerParams *params, const int32_t *prompt,
-              int64_t n_prompt, const FsGenerateOptions *options, Stream *stream,
-              FsSteerRun *out, GCancellable *cancellable, GError **error)
+/* Generated with `steering` attached when `steer`, scored against
+ * `steering` either way. */
+gboolean
+fs_steer_run_generate (FsModel *model, const FsModelRunOptions *run_options,
+                       FsSteering *steering, gboolean steer, const FsSamplerParams *params,
+                       const int32_t *prompt, int64_t n_prompt,
+                       const FsGenerateOptions *options, FsTokenFunc callback,
+                       gpointer user_data, FsSteerRun *out, GCancellable *cancellable,
+                       GError **error)
 {
-  g_autoptr(FsModelRun) run = fs_model_run_new (model, run_options);
-  g_autoptr(FsSampler) sampler = fs_sampler_new (params);
+  g_autoptr(FsModelRun) run = NULL;
+  g_autoptr(FsSampler) sampler = NULL;
 
+  g_return_val_if_fail (model != NULL && steering != NULL && params != NULL, FALSE);
+  g_return_val_if_fail (prompt != NULL && n_prompt >= 1 && options != NULL, FALSE);
+
+  run = fs_model_run_new (model, run_options);
+  sampler = fs_sampler_new (params);
   out->kl = g_array_new (FALSE, FALSE, sizeof (double));
   out->perplexity = out->kl_mean = NAN;
   if (steer && !fs_steering_attach (steering, run, error))
@@ -117,7 +123,7 @@ generate_run (FsModel *model, const FsModelRunOptions *run_options, FsSteering *
       out->stop = FS_STOP_LENGTH;
     }
   else
-    out->tokens = fs_generate (run, sampler, prompt, n_prompt, options, stream_token, stream,
+    out->tokens = fs_generate (run, sampler, prompt, n_prompt, options, callback, user_data,
                                &out->stop, cancellable, error);
   if (out->tokens == NULL)
     return FALSE;
@@ -148,16 +154,18 @@ fs_steer_compare (FsModel *model, const FsModelRunOptions *run_options, FsSteeri
   g_return_val_if_fail (model != NULL && steering != NULL && params != NULL, NULL);
   g_return_val_if_fail (prompt != NULL && n_prompt >= 1 && options != NULL, NULL);
 
-  if (!generate_run (model, run_options, steering, FALSE, params, prompt, n_prompt, options,
-                     &baseline, &comparison->baseline, cancellable, error)
-      || !generate_run (model, run_options, steering, TRUE, params, prompt, n_prompt, options,
-                        &steered, &comparison->steered, cancellable, error))
+  if (!fs_steer_run_generate (model, run_options, steering, FALSE, params, prompt, n_prompt,
+                              options, callback != NULL ? stream_token : NULL, &baseline,
+                              &comparison->baseline, cancellable, error)
+      || !fs_steer_run_generate (model, run_options, steering, TRUE, params, prompt, n_prompt,
+                                 options, callback != NULL ? stream_token : NULL, &steered,
+                                 &comparison->steered, cancellable, error))
     return NULL;
   return g_steal_pointer (&comparison);
 }
 
-static void
-clear_run (FsSteerRun *run)
+void
+fs_steer_run_clear (FsSteerRun *run)
 {
   g_clear_pointer (&run->tokens, g_array_unref);
   g_clear_pointer (&run->kl, g_array_unref);
@@ -168,7 +176,18 @@ fs_steer_comparison_free (FsSteerComparison *comparison)
 {
   if (comparison == NULL)
     return;
-  clear_run (&comparison->baseline);
-  clear_run (&comparison->steered);
+  fs_steer_run_clear (&comparison->baseline);
+  fs_steer_run_clear (&comparison->steered);
   g_free (comparison);
+}
+
+int64_t
+fs_steer_first_difference (const int32_t *a, int64_t n_a, const int32_t *b, int64_t n_b)
+{
+  int64_t n = MIN (n_a, n_b);
+
+  for (int64_t i = 0; i < n; i++)
+    if (a[i] != b[i])
+      return i;
+  return n_a == n_b ? -1 : n;
 }

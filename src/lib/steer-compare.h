@@ -49,6 +49,27 @@ FsSteerComparison *fs_steer_compare (FsModel *model, const FsModelRunOptions *ru
                                      GCancellable *cancellable, GError **error);
 void               fs_steer_comparison_free (FsSteerComparison *comparison);
 
+/* One side of a comparison alone, so that the two can run on two threads:
+ * generates from `prompt` with a fresh run (with `steering` attached when
+ * `steer`) and a sampler made from `params`, streaming each token to
+ * `callback` (may be NULL), then scores the run against `steering` as
+ * fs_steer_compare does. Fills `out`; clear it with fs_steer_run_clear. */
+gboolean           fs_steer_run_generate (FsModel *model, const FsModelRunOptions *run_options,
+                                          FsSteering *steering, gboolean steer,
+                                          const FsSamplerParams *params,
+                                          const int32_t *prompt, int64_t n_prompt,
+                                          const FsGenerateOptions *options,
+                                          FsTokenFunc callback, gpointer user_data,
+                                          FsSteerRun *out, GCancellable *cancellable,
+                                          GError **error);
+void               fs_steer_run_clear (FsSteerRun *run);
+
+/* Where two runs' tokens part: the index of the first token that differs,
+ * the shorter one's length when one is a prefix of the other, -1 when they
+ * are the same. */
+int64_t            fs_steer_first_difference (const int32_t *a, int64_t n_a,
+                                              const int32_t *b, int64_t n_b);
+
 /* The scoring alone, for tokens generated elsewhere: perplexity and
  * per-step KL of `tokens` after `prompt`, as described above. */
 gboolean           fs_steer_score (FsModel *model, const FsModelRunOptions *run_options,

@@ -269,3 +269,33 @@ fs_steer_unit (FsSae *sae, int64_t index, FsSteerOp op, FsSteerUnits units, doub
   *kind = FS_UNIT_UNIT_NORM;
   return norm > 0 ? 1.0 / sqrt (norm) : 1.0;
 }
+
+gboolean
+fs_steer_unit_needs_measured (FsSae *sae, int64_t index, FsSteerOp op)
+{
+  const float *threshold = fs_sae_get_threshold (sae);
+
+  g_return_val_if_fail (index >= 0 && index < fs_sae_get_d_sae (sae), FALSE);
+  return op != FS_STEER_SCALE && (threshold == NULL || !(threshold[index] > 0));
+}
+
+gboolean
+fs_steering_add_in_units (FsSteering *steering, FsSae *sae, int64_t index, FsSteerOp op,
+                          double value, FsSteerUnits units, double measured, FsUnitKind *kind,
+                          double *factor, GError **error)
+{
+  FsUnitKind unit;
+  double f = fs_steer_unit (sae, index, op, units, measured, &unit);
+
+  if (kind != NULL)
+    *kind = unit;
+  if (factor != NULL)
+    *factor = f;
+  if (!isfinite (value * f))
+    {
+      g_autofree char *id = fs_feature_id (fs_sae_get_layer (sae), fs_sae_get_site (sae), index);
+      return fs_fail (error, FS_ERROR_INVALID, id, "%g %s units is not a finite activation",
+                      value, fs_unit_kind_name (unit));
+    }
+  return fs_steering_add (steering, sae, index, op, value * f, error);
+}

@@ -100,5 +100,16 @@ const char *fs_unit_kind_name (FsUnitKind kind);
  * when unknown); else the unit-norm factor. */
 double      fs_steer_unit (FsSae *sae, int64_t index, FsSteerOp op, FsSteerUnits units,
                            double measured, FsUnitKind *kind);
+/* Whether typical units of `op` on feature `index` rest on a measured
+ * typical activation: an add or clamp on an SAE without a positive
+ * threshold there. */
+gboolean    fs_steer_unit_needs_measured (FsSae *sae, int64_t index, FsSteerOp op);
+/* fs_steering_add of `value` given in `units` (`measured` as for
+ * fs_steer_unit); *kind and *factor (may be NULL) get the unit used. Fails,
+ * adding nothing, when the value in raw units is not finite. */
+gboolean    fs_steering_add_in_units (FsSteering *steering, FsSae *sae, int64_t index,
+                                      FsSteerOp op, double value, FsSteerUnits units,
+                                      double measured, FsUnitKind *kind, double *factor,
+                                      GError **error);
 
 G_END_DECLS

@@ -16,146 +16,17 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "bench-util.h"
 #include "dtype.h"
 #include "kernels.h"
 #include "model.h"
 
-#define LAYERS 12
-#define D 768
-#define VOCAB 50257
-#define POSITIONS 1024
+#define LAYERS BENCH_GPT2_LAYERS
+#define D      BENCH_GPT2_D
+#define VOCAB  BENCH_GPT2_VOCAB
 
-typedef struct {
-  char   *name;
-  int64_t rows, cols;     /* cols 0: a vector */
-  float   scale, offset;  /* values offset + scale * uniform(-1, 1) */
-} Spec;
-
-static uint64_t rng_state = 0x853c49e6748fea9bull;
-
-static float
-uniform (void)
-{
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return (float) ((rng_state >> 40) * 0x1.0p-24 * 2 - 1);
-}
-
-static GPtrArray *
-gpt2_specs (void)
-{
-  GPtrArray *specs = g_ptr_array_new ();
-#define ADD(n, r, c, s, o) \
-  { Spec *sp = g_new (Spec, 1); *sp = (Spec) { n, r, c, s, o }; g_ptr_array_add (specs, sp); }
-  ADD (g_strdup ("wte.weight"), VOCAB, D, 0.1f, 0);
-  ADD (g_strdup ("wpe.weight"), POSITIONS, D, 0.02f, 0);
-  ADD (g_strdup ("ln_f.weight"), D, 0, 0.1f, 1);
-  ADD (g_strdup ("ln_f.bias"), D, 0, 0.1f, 0);
-  for (int l = 0; l < LAYERS; l++)
-    {
-      ADD (g_strdup_printf ("h.%d.ln_1.weight", l), D, 0, 0.1f, 1);
-      ADD (g_strdup_printf ("h.%d.ln_1.bias", l), D, 0, 0.1f, 0);
-      ADD (g_strdup_printf ("h.%d.attn.c_attn.weight", l), D, 3 * D, 0.06f, 0);
-      ADD (g_strdup_printf ("h.%d.attn.c_attn.bias", l), 3 * D, 0, 0.1f, 0);
-      ADD (g_strdup_printf ("h.%d.attn.c_proj.weight", l), D, D, 0.06f, 0);
-      ADD (g_strdup_printf ("h.%d.attn.c_proj.bias", l), D, 0, 0.1f, 0);
-      ADD (g_strdup_printf ("h.%d.ln_2.weight", l), D, 0, 0.1f, 1);
-      ADD (g_strdup_printf ("h.%d.ln_2.bias", l), D, 0, 0.1f, 0);
-      ADD (g_strdup_printf ("h.%d.mlp.c_fc.weight", l), D, 4 * D, 0.06f, 0);
-      ADD (g_strdup_printf ("h.%d.mlp.c_fc.bias", l), 4 * D, 0, 0.1f, 0);
-      ADD (g_strdup_printf ("h.%d.mlp.c_proj.weight", l), 4 * D, D, 0.03f, 0);
-      ADD (g_strdup_printf ("h.%d.mlp.c_proj.bias", l), D, 0, 0.1f, 0);
-    }
-#undef ADD
-  return specs;
-}
-
-/* Writes config.json and model.safetensors; returns the weights' bytes. */
-static size_t
-write_model (const char *dir, FsDtype dtype)
-{
-  g_autoptr(GPtrArray) specs = gpt2_specs ();
-  size_t size = fs_dtype_size (dtype), offset = 0;
-  GString *header = g_string_new ("{");
-
-  g_mkdir_with_parents (dir, 0755);
-  for (guint i = 0; i < specs->len; i++)
-    {
-      Spec *s = specs->pdata[i];
-      size_t n = (size_t) s->rows * (size_t) MAX (s->cols, 1) * size;
-      if (s->cols > 0)
-        g_string_append_printf (header, "%s\"%s\":{\"dtype\":\"%s\",\"shape\":[%" G_GINT64_FORMAT
-                                ",%" G_GINT64_FORMAT "],\"data_offsets\":[%zu,%zu]}",
-                                i ? "," : "", s->name, fs_dtype_name (dtype), s->rows, s->cols,
-                                offset, offset + n);
-      else
-        g_string_append_printf (header, "%s\"%s\":{\"dtype\":\"%s\",\"shape\":[%" G_GINT64_FORMAT
-                                "],\"data_offsets\":[%zu,%zu]}", i ? "," : "", s->name,
-                                fs_dtype_name (dtype), s->rows, offset, offset + n);
-      offset += n;
-    }
-  g_string_append_c (header, '}');
-  while ((8 + header->len) % 8 != 0)
-    g_string_append_c (header, ' ');
-
-  g_autofree char *path = g_build_filename (dir, "model.safetensors", NULL);
-  FILE *f = fopen (path, "wb");
-  g_assert_nonnull (f);
-  uint64_t n_header = header->len;
-  fwrite (&n_header, 8, 1, f);
-  fwrite (header->str, 1, header->len, f);
-  g_autofree uint8_t *buffer = g_malloc ((size_t) VOCAB * D * 4);
-  for (guint i = 0; i < specs->len; i++)
-    {
-      Spec *s = specs->pdata[i];
-      size_t count = (size_t) s->rows * (size_t) MAX (s->cols, 1);
-      for (size_t j = 0; j < count; j++)
-        {
-          float v = s->offset + s->scale * uniform ();
-          if (dtype == FS_DTYPE_F32)
-            memcpy (buffer + 4 * j, &v, 4);
-          else
-            {
-              uint16_t h = fs_f32_to_bf16 (v);
-              memcpy (buffer + 2 * j, &h, 2);
-            }
-        }
-      fwrite (buffer, size, count, f);
-      g_free (s->name);
-      g_free (s);
-    }
-  /* On disk before timing: write-back running beside the benchmark slows it. */
-  fflush (f);
-  fsync (fileno (f));
-  fclose (f);
-  g_string_free (header, TRUE);
-
-  g_autofree char *config = g_build_filename (dir, "config.json", NULL);
-  g_autofree char *json = g_strdup_printf (
-    "{\"model_type\":\"gpt2\",\"vocab_size\":%d,\"n_positions\":%d,\"n_embd\":%d,"
-    "\"n_layer\":%d,\"n_head\":12,\"layer_norm_epsilon\":1e-5,"
-    "\"activation_function\":\"gelu_new\",\"bos_token_id\":50256,\"eos_token_id\":50256}",
-    VOCAB, POSITIONS, D, LAYERS);
-  g_file_set_contents (config, json, -1, NULL);
-  return offset;
-}
-
-static int
-compare_doubles (const void *a, const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return (x > y) - (x < y);
-}
-
-static double
-median (double *v, int n)
-{
-  qsort (v, (size_t) n, sizeof (double), compare_doubles);
-  return v[n / 2];
-}
+static guint64 rng_state = 0x853c49e6748fea9bull;
 
 typedef struct {
   const uint8_t *data;
@@ -203,9 +74,9 @@ sgemm_gflops (int n)
   g_autofree float *c = g_new (float, (size_t) n * 4 * D);
   double best = 0;
   for (size_t i = 0; i < (size_t) n * D; i++)
-    a[i] = uniform ();
+    a[i] = bench_random (&rng_state);
   for (size_t i = 0; i < (size_t) D * 4 * D; i++)
-    b[i] = uniform ();
+    b[i] = bench_random (&rng_state);
   for (int r = 0; r < 7; r++)
     {
       double start = g_get_monotonic_time () / 1e6;
@@ -222,7 +93,7 @@ static void
 bench (const char *dir, FsDtype dtype, int n_prompt, int n_decode, int runs)
 {
   g_autoptr(GError) error = NULL;
-  size_t bytes = write_model (dir, dtype);
+  size_t bytes = bench_write_gpt2 (dir, dtype, &rng_state);
   g_autoptr(FsModel) model = fs_model_load (dir, &error);
   g_assert_no_error (error);
   g_autofree int32_t *prompt = g_new (int32_t, (size_t) n_prompt);
@@ -264,8 +135,8 @@ bench (const char *dir, FsDtype dtype, int n_prompt, int n_decode, int runs)
 
   double params = (double) LAYERS * 12 * D * D + (double) VOCAB * D;
   double attention = 2.0 * LAYERS * D * (double) n_prompt * n_prompt;  /* QK^T and PV, masked */
-  double prefill_s = median (prefill, runs), decode_s = median (decode, runs);
-  double pass_s = median (pass, runs);
+  double prefill_s = bench_median (prefill, runs), decode_s = bench_median (decode, runs);
+  double pass_s = bench_median (pass, runs);
   double flops = 2 * params * n_prompt - 2.0 * VOCAB * D * (n_prompt - 1) + attention;
   printf ("%-4s  weights %6.1f MB | prefill %4d tokens: %7.1f ms, %7.0f tokens/s, %5.1f GFLOP/s"
           " | decode: %6.2f ms/token, %6.1f tokens/s; one pass over the weights %6.2f ms"

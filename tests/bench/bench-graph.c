@@ -8,12 +8,9 @@
  *
  * Usage: bench-graph DIR [RUNS]   (DIR is created and filled on first use,
  * about 5.9 GB; encoder matrices are left as sparse holes, never read) */
-#include <fcntl.h>
-#include <glib/gstdio.h>
 #include <stdio.h>
-#include <string.h>
-#include <unistd.h>
 
+#include "bench-util.h"
 #include "flow-graph.h"
 
 #define LAYERS 26
@@ -21,57 +18,6 @@
 #define D_SAE 16384
 
 static const char *hooks[] = { "hook_resid_post", "hook_mlp_out", "hook_attn_out" };
-
-static void
-write_sae (const char *dir, int layer, int site, guint64 *state)
-{
-  g_autofree char *folder = g_strdup_printf ("%s/layer_%02d_%d", dir, layer, site);
-  g_autofree char *cfg_path = g_build_filename (folder, "cfg.json", NULL);
-  g_autofree char *weights_path = g_build_filename (folder, "sae_weights.safetensors", NULL);
-  size_t dec = (size_t) D_SAE * D_IN * 2, enc = dec, vec = D_SAE * 2, bvec = D_IN * 2;
-  g_autofree char *header = g_strdup_printf (
-    "{\"W_dec\":{\"dtype\":\"BF16\",\"shape\":[%d,%d],\"data_offsets\":[0,%zu]},"
-    "\"b_enc\":{\"dtype\":\"BF16\",\"shape\":[%d],\"data_offsets\":[%zu,%zu]},"
-    "\"b_dec\":{\"dtype\":\"BF16\",\"shape\":[%d],\"data_offsets\":[%zu,%zu]},"
-    "\"W_enc\":{\"dtype\":\"BF16\",\"shape\":[%d,%d],\"data_offsets\":[%zu,%zu]}}",
-    D_SAE, D_IN, dec, D_SAE, dec, dec + vec, D_IN, dec + vec, dec + vec + bvec, D_IN, D_SAE,
-    dec + vec + bvec, dec + vec + bvec + enc);
-  g_autofree char *cfg = g_strdup_printf (
-    "{\"architecture\":\"standard\",\"d_in\":%d,\"d_sae\":%d,\"metadata\":"
-    "{\"sae_lens_version\":\"6.0.0\",\"hook_name\":\"blocks.%d.%s\"}}", D_IN, D_SAE, layer,
-    hooks[site]);
-  guint64 n = strlen (header);
-  g_autofree uint16_t *rows = g_new (uint16_t, (size_t) D_SAE * D_IN);
-
-  g_mkdir_with_parents (folder, 0755);
-  g_file_set_contents (cfg_path, cfg, -1, NULL);
-  for (size_t i = 0; i < (size_t) D_SAE * D_IN; i++)
-    {
-      *state ^= *state << 13, *state ^= *state >> 7, *state ^= *state << 17;
-      rows[i] = fs_f32_to_bf16 ((float) ((int64_t) (*state >> 40) - (1 << 23)) / (1 << 23));
-    }
-  FILE *f = fopen (weights_path, "wb");
-  fwrite (&n, 8, 1, f);
-  fwrite (header, 1, n, f);
-  fwrite (rows, 1, dec, f);
-  g_autofree uint16_t *zeros = g_new0 (uint16_t, D_SAE);
-  fwrite (zeros, 1, vec + bvec, f);
-  fflush (f);
-  g_assert (ftruncate (fileno (f), (off_t) (8 + n + dec + vec + bvec + enc)) == 0);
-  fclose (f);
-}
-
-static double
-median (double *values, int n)
-{
-  for (int i = 1; i < n; i++)
-    for (int j = i; j > 0 && values[j] < values[j - 1]; j--)
-      {
-        double t = values[j];
-        values[j] = values[j - 1], values[j - 1] = t;
-      }
-  return values[n / 2];
-}
 
 /* Bytes of every decoder of the set summed once, on all cores. */
 static double
@@ -105,7 +51,11 @@ main (int argc, char **argv)
   if (!g_file_test (marker, G_FILE_TEST_EXISTS))
     for (int layer = 0; layer < LAYERS; layer++)
       for (int site = 0; site < 3; site++)
-        write_sae (dir, layer, site, &state);
+        {
+          g_autofree char *folder = g_strdup_printf ("%s/layer_%02d_%d", dir, layer, site);
+          bench_write_random_sae (folder, layer, hooks[site], D_IN, D_SAE, FS_DTYPE_BF16,
+                                  &state);
+        }
 
   const char *paths[] = { dir, NULL };
   g_autoptr(GError) error = NULL;
@@ -131,7 +81,7 @@ main (int argc, char **argv)
           pass_times[r] = bandwidth_pass (set);
         }
     }
-  double graph = median (graph_times, runs), pass = median (pass_times, runs);
+  double graph = bench_median (graph_times, runs), pass = bench_median (pass_times, runs);
   double set_bytes = 3.0 * LAYERS * D_SAE * D_IN * 2;
   printf ("seed graph 24/res/14548, top-1, no span cut: %u nodes\n", n_nodes);
   printf ("graph build, warm: median %.1f ms over %d runs\n", graph * 1e3, runs);

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench-util.h"
 #include "flow-map.h"
 
 #define D_IN  2304
@@ -28,64 +29,6 @@
 #define BLOCK 2048
 
 /* ------------------------------------------------------------ fixtures */
-
-static float
-next_random (guint64 *state)
-{
-  *state ^= *state << 13, *state ^= *state >> 7, *state ^= *state << 17;
-  return (float) ((int64_t) (*state >> 40) - (1 << 23)) / (1 << 23);
-}
-
-/* A SAELens folder whose W_dec holds random values and whose W_enc is a
- * sparse hole (never read by the map). */
-static void
-write_sae (const char *dir, int layer, FsDtype dtype, guint64 *state)
-{
-  g_autofree char *folder = g_strdup_printf ("%s/%s-%d", dir, fs_dtype_name (dtype), layer);
-  g_autofree char *cfg_path = g_build_filename (folder, "cfg.json", NULL);
-  g_autofree char *weights = g_build_filename (folder, "sae_weights.safetensors", NULL);
-  const char *name = fs_dtype_name (dtype);
-  size_t size = fs_dtype_size (dtype), n = (size_t) D_SAE * D_IN;
-  size_t dec = n * size, b_enc = D_SAE * size, b_dec = D_IN * size, enc = dec;
-  g_autofree char *header = g_strdup_printf (
-    "{\"W_dec\":{\"dtype\":\"%s\",\"shape\":[%d,%d],\"data_offsets\":[0,%zu]},"
-    "\"b_enc\":{\"dtype\":\"%s\",\"shape\":[%d],\"data_offsets\":[%zu,%zu]},"
-    "\"b_dec\":{\"dtype\":\"%s\",\"shape\":[%d],\"data_offsets\":[%zu,%zu]},"
-    "\"W_enc\":{\"dtype\":\"%s\",\"shape\":[%d,%d],\"data_offsets\":[%zu,%zu]}}",
-    name, D_SAE, D_IN, dec, name, D_SAE, dec, dec + b_enc, name, D_IN, dec + b_enc,
-    dec + b_enc + b_dec, name, D_IN, D_SAE, dec + b_enc + b_dec, dec + b_enc + b_dec + enc);
-  g_autofree char *cfg = g_strdup_printf (
-    "{\"architecture\":\"standard\",\"d_in\":%d,\"d_sae\":%d,\"metadata\":"
-    "{\"sae_lens_version\":\"6.0.0\",\"hook_name\":\"blocks.%d.hook_resid_post\"}}",
-    D_IN, D_SAE, layer);
-  guint64 header_len = strlen (header);
-  g_autofree uint8_t *data = g_malloc (dec);
-
-  for (size_t i = 0; i < n; i++)
-    {
-      float value = next_random (state);
-      if (dtype == FS_DTYPE_BF16)
-        {
-          uint16_t bits = fs_f32_to_bf16 (value);
-          memcpy (data + 2 * i, &bits, 2);
-        }
-      else
-        memcpy (data + 4 * i, &value, 4);
-    }
-  g_mkdir_with_parents (folder, 0755);
-  g_assert_true (g_file_set_contents (cfg_path, cfg, -1, NULL));
-  FILE *f = fopen (weights, "wb");
-  g_assert_nonnull (f);
-  fwrite (&header_len, 8, 1, f);
-  fwrite (header, 1, header_len, f);
-  fwrite (data, 1, dec, f);
-  g_autofree uint8_t *zeros = g_malloc0 (b_enc + b_dec);
-  fwrite (zeros, 1, b_enc + b_dec, f);
-  fflush (f);
-  g_assert_cmpint (ftruncate (fileno (f), (off_t) (8 + header_len + dec + b_enc + b_dec + enc)),
-                   ==, 0);
-  fclose (f);
-}
 
 static FsSaeSet *
 make_set (const char *dir, FsDtype dtype)
@@ -96,7 +39,10 @@ make_set (const char *dir, FsDtype dtype)
 
   if (!g_file_test (folder, G_FILE_TEST_IS_DIR))
     for (int layer = 0; layer < 2; layer++)
-      write_sae (folder, layer, dtype, &state);
+      {
+        g_autofree char *sae = g_strdup_printf ("%s/%s-%d", folder, fs_dtype_name (dtype), layer);
+        bench_write_random_sae (sae, layer, "hook_resid_post", D_IN, D_SAE, dtype, &state);
+      }
   const char *paths[] = { folder, NULL };
   FsSaeSet *set = fs_sae_set_open (paths, NULL, NULL, &error);
   g_assert_no_error (error);
@@ -108,18 +54,6 @@ make_set (const char *dir, FsDtype dtype)
 }
 
 /* ------------------------------------------------------------ measuring */
-
-static double
-median (double *values, int n)
-{
-  for (int i = 1; i < n; i++)
-    for (int j = i; j > 0 && values[j] < values[j - 1]; j--)
-      {
-        double t = values[j];
-        values[j] = values[j - 1], values[j - 1] = t;
-      }
-  return values[n / 2];
-}
 
 /* A field of /proc/self/status in kB ("RssAnon", "VmHWM"), or -1. */
 static double
@@ -176,24 +110,6 @@ time_sgemm (const float *a, const float *b, float *c, int rows, int cols)
   return (g_get_monotonic_time () - start) / 1e6;
 }
 
-static void
-remove_tree (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-      const char *name;
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          remove_tree (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
-}
-
 static double
 best (const double *values, int n)
 {
@@ -209,8 +125,8 @@ print_rate (const char *what, double *times, int runs, double *reference,
             const char *note)
 {
   double flop = 2.0 * D_SAE * (double) D_SAE * D_IN;
-  double t_best = best (times, runs), t = median (times, runs);
-  double ref_best = best (reference, runs), ref = median (reference, runs);
+  double t_best = best (times, runs), t = bench_median (times, runs);
+  double ref_best = best (reference, runs), ref = bench_median (reference, runs);
 
   printf ("%-14s %7.2f s  %6.1f GFLOP/s  %5.1f%%   best %6.1f GFLOP/s  %5.1f%%  %s\n", what,
           t, flop / t / 1e9, 100 * ref / t, flop / t_best / 1e9, 100 * ref_best / t_best, note);
@@ -246,7 +162,7 @@ main (int argc, char **argv)
   g_autofree float *b = g_new (float, n);
   g_autofree float *c = g_new (float, (size_t) D_SAE * BLOCK);
   for (size_t i = 0; i < n; i++)
-    a[i] = next_random (&state), b[i] = next_random (&state);
+    a[i] = bench_random (&state), b[i] = bench_random (&state);
   memset (c, 0, (size_t) D_SAE * BLOCK * sizeof (float));
   time_sgemm (a, b, c, 2 * BLOCK, BLOCK);   /* warm-up: OpenBLAS threads and buffers */
 
@@ -277,6 +193,6 @@ main (int argc, char **argv)
   g_unlink (f32_path);
   g_unlink (bf16_path);
   if (argc <= 1)
-    remove_tree (dir);
+    bench_remove_tree (dir);
   return 0;
 }

@@ -18,80 +18,21 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
-#include <string.h>
 #include <unistd.h>
 
+#include "bench-util.h"
 #include "dtype.h"
 #include "model.h"
 #include "sae.h"
 #include "steer.h"
 
-#define LAYERS 12
-#define D 768
-#define VOCAB 50257
-#define POSITIONS 1024
+#define LAYERS BENCH_GPT2_LAYERS
+#define D      BENCH_GPT2_D
+#define VOCAB  BENCH_GPT2_VOCAB
 #define D_SAE 24576
 #define FEATURES 64
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static float
-uniform (void)
-{
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return (float) ((rng_state >> 40) * 0x1.0p-24 * 2 - 1);
-}
-
-/* Stores n F32 values in `dtype` at `out`. */
-static void
-store (FsDtype dtype, const float *values, size_t n, uint8_t *out)
-{
-  for (size_t i = 0; i < n; i++)
-    {
-      if (dtype == FS_DTYPE_F32)
-        memcpy (out + 4 * i, &values[i], 4);
-      else
-        {
-          uint16_t h = fs_f32_to_bf16 (values[i]);
-          memcpy (out + 2 * i, &h, 2);
-        }
-    }
-}
-
-typedef struct {
-  char   *name;
-  int64_t rows, cols;   /* cols 0: a vector */
-  size_t  offset, bytes;
-} Entry;
-
-/* Lays out a safetensors header for `entries`; returns the header text
- * (padded) and sets each entry's offset. */
-static GString *
-safetensors_header (Entry *entries, int n, FsDtype dtype)
-{
-  GString *header = g_string_new ("{");
-  size_t offset = 0, size = fs_dtype_size (dtype);
-
-  for (int i = 0; i < n; i++)
-    {
-      Entry *e = &entries[i];
-      e->offset = offset;
-      e->bytes = (size_t) e->rows * (size_t) MAX (e->cols, 1) * size;
-      g_string_append_printf (header, "%s\"%s\":{\"dtype\":\"%s\",\"shape\":[%" G_GINT64_FORMAT,
-                              i ? "," : "", e->name, fs_dtype_name (dtype), e->rows);
-      if (e->cols > 0)
-        g_string_append_printf (header, ",%" G_GINT64_FORMAT, e->cols);
-      g_string_append_printf (header, "],\"data_offsets\":[%zu,%zu]}", offset,
-                              offset + e->bytes);
-      offset += e->bytes;
-    }
-  g_string_append_c (header, '}');
-  while (header->len % 8 != 0)
-    g_string_append_c (header, ' ');
-  return header;
-}
+static guint64 rng_state = 0x9e3779b97f4a7c15ull;
 
 static int
 create_file (const char *path, GString *header, size_t data_bytes)
@@ -105,72 +46,15 @@ create_file (const char *path, GString *header, size_t data_bytes)
   return fd;
 }
 
-/* Writes n values (offset + scale * uniform) at `where` in the data. */
+/* Writes n values (offset + scale * bench_random) at `where` in the data. */
 static void
 write_random (int fd, size_t data0, size_t where, size_t n, float scale, float offset,
               FsDtype dtype)
 {
-  g_autofree float *values = g_new (float, n);
   g_autofree uint8_t *bytes = g_malloc (n * 4);
-  for (size_t i = 0; i < n; i++)
-    values[i] = offset + scale * uniform ();
-  store (dtype, values, n, bytes);
+  bench_fill_random (&rng_state, scale, offset, dtype, n, bytes);
   size_t length = n * fs_dtype_size (dtype);
   g_assert_cmpint (pwrite (fd, bytes, length, (off_t) (data0 + where)), ==, (gssize) length);
-}
-
-static void
-write_model (const char *dir, FsDtype dtype)
-{
-  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
-  Entry entries[4 + LAYERS * 12];
-  float scales[4 + LAYERS * 12], offsets[4 + LAYERS * 12];
-  int n = 0;
-#define ADD(r, c, s, o, ...) \
-  { char *nm = g_strdup_printf (__VA_ARGS__); g_ptr_array_add (names, nm); \
-    entries[n] = (Entry) { nm, r, c, 0, 0 }; scales[n] = s; offsets[n++] = o; }
-  ADD (VOCAB, D, 0.1f, 0, "wte.weight");
-  ADD (POSITIONS, D, 0.02f, 0, "wpe.weight");
-  ADD (D, 0, 0.1f, 1, "ln_f.weight");
-  ADD (D, 0, 0.1f, 0, "ln_f.bias");
-  for (int l = 0; l < LAYERS; l++)
-    {
-      ADD (D, 0, 0.1f, 1, "h.%d.ln_1.weight", l);
-      ADD (D, 0, 0.1f, 0, "h.%d.ln_1.bias", l);
-      ADD (D, 3 * D, 0.06f, 0, "h.%d.attn.c_attn.weight", l);
-      ADD (3 * D, 0, 0.1f, 0, "h.%d.attn.c_attn.bias", l);
-      ADD (D, D, 0.06f, 0, "h.%d.attn.c_proj.weight", l);
-      ADD (D, 0, 0.1f, 0, "h.%d.attn.c_proj.bias", l);
-      ADD (D, 0, 0.1f, 1, "h.%d.ln_2.weight", l);
-      ADD (D, 0, 0.1f, 0, "h.%d.ln_2.bias", l);
-      ADD (D, 4 * D, 0.06f, 0, "h.%d.mlp.c_fc.weight", l);
-      ADD (4 * D, 0, 0.1f, 0, "h.%d.mlp.c_fc.bias", l);
-      ADD (4 * D, D, 0.03f, 0, "h.%d.mlp.c_proj.weight", l);
-      ADD (D, 0, 0.1f, 0, "h.%d.mlp.c_proj.bias", l);
-    }
-#undef ADD
-  g_mkdir_with_parents (dir, 0755);
-  GString *header = safetensors_header (entries, n, dtype);
-  g_autofree char *path = g_build_filename (dir, "model.safetensors", NULL);
-  Entry *last = &entries[n - 1];
-  int fd = create_file (path, header, last->offset + last->bytes);
-  for (int i = 0; i < n; i++)
-    {
-      size_t count = entries[i].bytes / fs_dtype_size (dtype);
-      write_random (fd, 8 + header->len, entries[i].offset, count, scales[i], offsets[i], dtype);
-    }
-  fsync (fd);
-  close (fd);
-  g_string_free (header, TRUE);
-  g_ptr_array_unref (names);
-
-  g_autofree char *config = g_build_filename (dir, "config.json", NULL);
-  g_autofree char *json = g_strdup_printf (
-    "{\"model_type\":\"gpt2\",\"vocab_size\":%d,\"n_positions\":%d,\"n_embd\":%d,"
-    "\"n_layer\":%d,\"n_head\":12,\"layer_norm_epsilon\":1e-5,"
-    "\"activation_function\":\"gelu_new\",\"bos_token_id\":50256,\"eos_token_id\":50256}",
-    VOCAB, POSITIONS, D, LAYERS);
-  g_file_set_contents (config, json, -1, NULL);
 }
 
 /* A JumpReLU SAE at blocks.L.hook_resid_post whose features `indices` have
@@ -178,16 +62,16 @@ write_model (const char *dir, FsDtype dtype)
 static void
 write_sae (const char *dir, int layer, const int64_t *indices, int n_indices, FsDtype dtype)
 {
-  Entry entries[] = {
+  BenchTensor entries[] = {
     { "W_enc", D, D_SAE, 0, 0 }, { "W_dec", D_SAE, D, 0, 0 }, { "b_enc", D_SAE, 0, 0, 0 },
     { "b_dec", D, 0, 0, 0 }, { "threshold", D_SAE, 0, 0, 0 },
   };
   size_t size = fs_dtype_size (dtype);
 
   g_mkdir_with_parents (dir, 0755);
-  GString *header = safetensors_header (entries, G_N_ELEMENTS (entries), dtype);
+  GString *header = bench_safetensors_header (entries, G_N_ELEMENTS (entries), dtype);
   g_autofree char *path = g_build_filename (dir, "sae_weights.safetensors", NULL);
-  Entry *last = &entries[G_N_ELEMENTS (entries) - 1];
+  BenchTensor *last = &entries[G_N_ELEMENTS (entries) - 1];
   int fd = create_file (path, header, last->offset + last->bytes);
   size_t data0 = 8 + header->len;
 
@@ -212,36 +96,6 @@ write_sae (const char *dir, int layer, const int64_t *indices, int n_indices, Fs
     "\"metadata\":{\"sae_lens_version\":\"6.0.0\",\"hook_name\":\"blocks.%d.hook_resid_post\"}}",
     D, D_SAE, dtype == FS_DTYPE_F32 ? "float32" : "bfloat16", layer);
   g_file_set_contents (cfg, json, -1, NULL);
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-static int
-compare_doubles (const void *a, const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return (x > y) - (x < y);
-}
-
-static double
-median (double *v, int n)
-{
-  qsort (v, (size_t) n, sizeof (double), compare_doubles);
-  return v[n / 2];
 }
 
 /* The steering hooks' own time: a hook just before them at each site
@@ -308,7 +162,7 @@ bench (const char *work, FsDtype dtype, int n_prompt, int n_decode, int runs)
   g_autoptr(GError) error = NULL;
   double plain[32], steered[32], hooks[32];
 
-  write_model (model_dir, dtype);
+  bench_write_gpt2 (model_dir, dtype, &rng_state);
   g_autoptr(FsModel) model = fs_model_load (model_dir, &error);
   g_assert_no_error (error);
 
@@ -338,12 +192,13 @@ bench (const char *work, FsDtype dtype, int n_prompt, int n_decode, int runs)
       plain[r] = decode_time (model, NULL, n_prompt, n_decode, NULL);
       steered[r] = decode_time (model, steering, n_prompt, n_decode, &hooks[r]);
     }
-  double p = median (plain, runs), s = median (steered, runs), h = median (hooks, runs);
+  double p = bench_median (plain, runs), s = bench_median (steered, runs);
+  double h = bench_median (hooks, runs);
   printf ("%-4s  decode without steering %7.2f ms/token, with %d clamped features %7.2f "
           "ms/token: ratio %.3f (goal <= 1.10); in the steering hooks %.3f ms/token "
           "(%.2f%% of a plain token)\n", fs_dtype_name (dtype), p * 1e3, FEATURES, s * 1e3,
           s / p, h * 1e3, 100 * h / p);
-  remove_tree (dir);
+  bench_remove_tree (dir);
 }
 
 int

@@ -7,6 +7,7 @@
 #define G_LOG_DOMAIN "gui-test-util"
 
 #include <dlfcn.h>
+#include <stdlib.h>
 #include <string.h>
 #include <glib/gstdio.h>
 #include <gdk/x11/gdkx.h>
@@ -110,6 +111,26 @@ gui_find_label (GtkWidget  *root,
        child = gtk_widget_get_next_sibling (child))
     {
       GtkWidget *found = gui_find_label (child, text);
+
+      if (found != NULL)
+        return found;
+    }
+
+  return NULL;
+}
+
+GtkWidget *
+gui_find_named (GtkWidget  *root,
+                const char *name)
+{
+  if (g_strcmp0 (gtk_widget_get_name (root), name) == 0)
+    return root;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (root);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = gui_find_named (child, name);
 
       if (found != NULL)
         return found;
@@ -248,6 +269,121 @@ gui_key_press (guint    keysym,
     xtest.key (display, control_code, False, 0);
   XFlush (display);
   gui_spin (30);
+}
+
+/* ------------------------------------------------------------ toasts */
+
+void
+gui_dismiss_toasts (GtkWidget *window)
+{
+  GType toast_widget = g_type_from_name ("AdwToastWidget");
+  GtkWidget *overlay = gui_find_widget (window, ADW_TYPE_TOAST_OVERLAY);
+  g_autoptr(GPtrArray) close_buttons = g_ptr_array_new_with_free_func (g_object_unref);
+
+  g_assert_nonnull (overlay);
+  /* Collected first: a dismissed toast may leave the overlay at once. */
+  for (GtkWidget *child = gtk_widget_get_first_child (overlay);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *last_button = NULL;
+
+      if (toast_widget == 0 || !g_type_is_a (G_OBJECT_TYPE (child), toast_widget))
+        continue;
+      /* The close button comes last. */
+      for (GtkWidget *part = gtk_widget_get_first_child (child);
+           part != NULL;
+           part = gtk_widget_get_next_sibling (part))
+        if (GTK_IS_BUTTON (part))
+          last_button = part;
+      if (last_button != NULL)
+        g_ptr_array_add (close_buttons, g_object_ref (last_button));
+    }
+  for (guint i = 0; i < close_buttons->len; i++)
+    gtk_widget_activate (g_ptr_array_index (close_buttons, i));
+  /* The toasts' and the panels' transitions. */
+  gui_spin (600);
+}
+
+/* ------------------------------------------------------------ main-loop stalls */
+
+static void
+ticker_before_paint_cb (GdkFrameClock *clock,
+                        GuiTicker     *ticker)
+{
+  ticker->paint_start = g_get_monotonic_time ();
+}
+
+static void
+ticker_after_paint_cb (GdkFrameClock *clock,
+                       GuiTicker     *ticker)
+{
+  ticker->max_paint = MAX (ticker->max_paint, g_get_monotonic_time () - ticker->paint_start);
+}
+
+static void
+ticker_layout_cb (GdkFrameClock *clock,
+                  GuiTicker     *ticker)
+{
+  ticker->layout_start = g_get_monotonic_time ();
+}
+
+static void
+ticker_paint_cb (GdkFrameClock *clock,
+                 GuiTicker     *ticker)
+{
+  ticker->max_layout = MAX (ticker->max_layout, g_get_monotonic_time () - ticker->layout_start);
+}
+
+static gboolean
+ticker_tick_cb (gpointer data)
+{
+  GuiTicker *ticker = data;
+  gint64 now = g_get_monotonic_time ();
+
+  if (ticker->last != 0)
+    ticker->max_gap = MAX (ticker->max_gap, now - ticker->last);
+  ticker->last = now;
+  return G_SOURCE_CONTINUE;
+}
+
+void
+gui_ticker_start (GuiTicker *ticker,
+                  GtkWidget *widget)
+{
+  *ticker = (GuiTicker) { 0 };
+  ticker->source = g_timeout_add (10, ticker_tick_cb, ticker);
+  ticker->clock = gtk_widget_get_frame_clock (widget);
+  g_assert_nonnull (ticker->clock);
+  g_signal_connect (ticker->clock, "before-paint", G_CALLBACK (ticker_before_paint_cb), ticker);
+  g_signal_connect (ticker->clock, "after-paint", G_CALLBACK (ticker_after_paint_cb), ticker);
+  g_signal_connect (ticker->clock, "layout", G_CALLBACK (ticker_layout_cb), ticker);
+  g_signal_connect (ticker->clock, "paint", G_CALLBACK (ticker_paint_cb), ticker);
+}
+
+void
+gui_ticker_stop (GuiTicker *ticker)
+{
+  g_clear_handle_id (&ticker->source, g_source_remove);
+  g_signal_handlers_disconnect_by_data (ticker->clock, ticker);
+}
+
+static int
+compare_int64 (const void *a,
+               const void *b)
+{
+  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+gint64
+gui_median (gint64 *values,
+            guint   n)
+{
+  g_assert_cmpuint (n, >, 0);
+  qsort (values, n, sizeof (gint64), compare_int64);
+  return values[n / 2];
 }
 
 /* ------------------------------------------------------------ pictures */

@@ -7,99 +7,18 @@
 #define G_LOG_DOMAIN "test-window"
 
 #include <glib/gstdio.h>
-#include <string.h>
 
 #include "fs-application.h"
 #include "fs-window.h"
-
-/* Long enough for a cold start of software GL; a hang fails, not blocks. */
-#define WAIT_TIMEOUT_S 20
+#include "gui-test-util.h"
 
 static FsApplication *app;
 static FsWindow *window;
 
 static gboolean
-timed_out_cb (gpointer user_data)
-{
-  gboolean *timed_out = user_data;
-
-  *timed_out = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* Iterates the default main context until @done (widget) is TRUE. */
-static void
-wait_for (gboolean  (*done) (GtkWidget *widget),
-          GtkWidget  *widget,
-          const char *what)
-{
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add_seconds (WAIT_TIMEOUT_S, timed_out_cb, &timed_out);
-
-  while (!done (widget) && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-
-  if (timed_out)
-    g_error ("timed out waiting for %s", what);
-  g_source_remove (id);
-}
-
-static void
-frame_painted_cb (GdkFrameClock *clock,
-                  gboolean      *painted)
-{
-  *painted = TRUE;
-}
-
-/* Waits until the frame clock has painted @widget's surface once more, so
- * allocations and icons are final. */
-static void
-wait_for_paint (GtkWidget *widget)
-{
-  GdkFrameClock *clock = gtk_widget_get_frame_clock (widget);
-  gboolean painted = FALSE;
-  gboolean timed_out = FALSE;
-  guint id;
-  gulong handler;
-
-  g_assert_nonnull (clock);
-  handler = g_signal_connect (clock, "after-paint", G_CALLBACK (frame_painted_cb), &painted);
-  gtk_widget_queue_draw (widget);
-
-  id = g_timeout_add_seconds (WAIT_TIMEOUT_S, timed_out_cb, &timed_out);
-  while (!painted && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  g_signal_handler_disconnect (clock, handler);
-  if (timed_out)
-    g_error ("timed out waiting for a frame");
-  g_source_remove (id);
-}
-
-static gboolean
-is_unmapped (GtkWidget *widget)
+is_unmapped (gpointer widget)
 {
   return !gtk_widget_get_mapped (widget);
-}
-
-/* Depth-first search of the widget tree for the first widget of @type. */
-static GtkWidget *
-find_widget (GtkWidget *root,
-             GType      type)
-{
-  if (g_type_is_a (G_OBJECT_TYPE (root), type))
-    return root;
-
-  for (GtkWidget *child = gtk_widget_get_first_child (root);
-       child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = find_widget (child, type);
-
-      if (found != NULL)
-        return found;
-    }
-
-  return NULL;
 }
 
 /* The content stack, reached through the toast overlay around it: other
@@ -107,7 +26,7 @@ find_widget (GtkWidget *root,
 static GtkStack *
 find_content_stack (void)
 {
-  GtkWidget *overlay = find_widget (GTK_WIDGET (window), ADW_TYPE_TOAST_OVERLAY);
+  GtkWidget *overlay = gui_find_widget (GTK_WIDGET (window), ADW_TYPE_TOAST_OVERLAY);
   GtkWidget *stack;
 
   g_assert_nonnull (overlay);
@@ -117,23 +36,6 @@ find_content_stack (void)
   return GTK_STACK (stack);
 }
 
-static GtkWindow *
-find_toplevel (GType type)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();
-  guint n = g_list_model_get_n_items (toplevels);
-
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr(GtkWindow) toplevel = g_list_model_get_item (toplevels, i);
-
-      if (g_type_is_a (G_OBJECT_TYPE (toplevel), type))
-        return toplevel;  /* the toplevel list holds its own reference */
-    }
-
-  return NULL;
-}
-
 static void
 test_empty_state (void)
 {
@@ -141,7 +43,7 @@ test_empty_state (void)
   GtkWidget *status;
 
   g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (window)));
-  g_assert_nonnull (find_widget (GTK_WIDGET (window), ADW_TYPE_HEADER_BAR));
+  g_assert_nonnull (gui_find_widget (GTK_WIDGET (window), ADW_TYPE_HEADER_BAR));
 
   g_assert_cmpstr (gtk_stack_get_visible_child_name (stack), ==, "empty");
 
@@ -167,8 +69,9 @@ test_actions (void)
   g_assert_true (g_action_group_get_action_enabled (win_actions, "open-saes"));
   for (guint i = 0; i < G_N_ELEMENTS (win_names); i++)
     g_assert_true (g_action_group_has_action (win_actions, win_names[i]));
-  /* Nothing to export before there is a graph. */
+  /* Nothing to export before there is a graph, nor to label before SAEs. */
   g_assert_false (g_action_group_get_action_enabled (win_actions, "export"));
+  g_assert_false (g_action_group_get_action_enabled (win_actions, "load-labels"));
   for (guint i = 0; i < G_N_ELEMENTS (app_names); i++)
     g_assert_true (g_action_group_get_action_enabled (app_actions, app_names[i]));
 
@@ -181,12 +84,12 @@ test_about (void)
 {
   GtkWindow *about;
 
-  g_assert_null (find_toplevel (ADW_TYPE_ABOUT_WINDOW));
+  g_assert_null (gui_find_toplevel (ADW_TYPE_ABOUT_WINDOW));
   g_action_group_activate_action (G_ACTION_GROUP (app), "about", NULL);
 
-  about = find_toplevel (ADW_TYPE_ABOUT_WINDOW);
+  about = gui_find_toplevel (ADW_TYPE_ABOUT_WINDOW);
   g_assert_nonnull (about);
-  wait_for (gtk_widget_get_mapped, GTK_WIDGET (about), "the about window");
+  gui_wait_until ((GuiPredicate) gtk_widget_get_mapped, GTK_WIDGET (about), "the about window");
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (about)));
   g_assert_true (gtk_window_get_transient_for (about) == GTK_WINDOW (window));
   g_assert_cmpstr (adw_about_window_get_application_name (ADW_ABOUT_WINDOW (about)), ==, "Flowscope");
@@ -194,9 +97,9 @@ test_about (void)
 
   g_object_ref (about);
   gtk_window_close (about);
-  wait_for (is_unmapped, GTK_WIDGET (about), "the about window to close");
+  gui_wait_until (is_unmapped, GTK_WIDGET (about), "the about window to close");
   g_object_unref (about);
-  g_assert_null (find_toplevel (ADW_TYPE_ABOUT_WINDOW));
+  g_assert_null (gui_find_toplevel (ADW_TYPE_ABOUT_WINDOW));
 }
 
 static void
@@ -206,14 +109,14 @@ test_shortcuts (void)
 
   g_action_group_activate_action (G_ACTION_GROUP (app), "shortcuts", NULL);
 
-  shortcuts = find_toplevel (GTK_TYPE_SHORTCUTS_WINDOW);
+  shortcuts = gui_find_toplevel (GTK_TYPE_SHORTCUTS_WINDOW);
   g_assert_nonnull (shortcuts);
-  wait_for (gtk_widget_get_mapped, GTK_WIDGET (shortcuts), "the shortcuts window");
+  gui_wait_until ((GuiPredicate) gtk_widget_get_mapped, GTK_WIDGET (shortcuts), "the shortcuts window");
   g_assert_true (gtk_window_get_transient_for (shortcuts) == GTK_WINDOW (window));
 
   g_object_ref (shortcuts);
   gtk_window_close (shortcuts);
-  wait_for (is_unmapped, GTK_WIDGET (shortcuts), "the shortcuts window to close");
+  gui_wait_until (is_unmapped, GTK_WIDGET (shortcuts), "the shortcuts window to close");
   g_object_unref (shortcuts);
 }
 
@@ -225,19 +128,19 @@ check_folder_chooser (const char *action,
 {
   GtkWindow *chooser;
 
-  g_assert_null (find_toplevel (GTK_TYPE_FILE_CHOOSER_DIALOG));
+  g_assert_null (gui_find_toplevel (GTK_TYPE_FILE_CHOOSER_DIALOG));
   g_action_group_activate_action (G_ACTION_GROUP (window), action, NULL);
 
-  chooser = find_toplevel (GTK_TYPE_FILE_CHOOSER_DIALOG);
+  chooser = gui_find_toplevel (GTK_TYPE_FILE_CHOOSER_DIALOG);
   g_assert_nonnull (chooser);
   g_object_ref (chooser);
-  wait_for (gtk_widget_get_mapped, GTK_WIDGET (chooser), "the folder chooser");
+  gui_wait_until ((GuiPredicate) gtk_widget_get_mapped, GTK_WIDGET (chooser), "the folder chooser");
   g_assert_cmpint (gtk_file_chooser_get_action (GTK_FILE_CHOOSER (chooser)), ==,
                    GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER);
   g_assert_cmpint (gtk_file_chooser_get_select_multiple (GTK_FILE_CHOOSER (chooser)), ==, multiple);
 
   gtk_window_close (chooser);
-  wait_for (is_unmapped, GTK_WIDGET (chooser), "the folder chooser to close");
+  gui_wait_until (is_unmapped, GTK_WIDGET (chooser), "the folder chooser to close");
   g_object_unref (chooser);
 }
 
@@ -258,37 +161,15 @@ test_open_dialogs (void)
 }
 
 static gboolean
-not_loading (GtkWidget *widget)
+not_loading (gpointer widget)
 {
   return !fs_window_get_loading (FS_WINDOW (widget));
 }
 
-/* A mapped label under @root containing @text. */
-static GtkWidget *
-find_label (GtkWidget  *root,
-            const char *text)
-{
-  if (GTK_IS_LABEL (root) && gtk_widget_get_mapped (root)
-      && strstr (gtk_label_get_text (GTK_LABEL (root)), text) != NULL)
-    return root;
-
-  for (GtkWidget *child = gtk_widget_get_first_child (root);
-       child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = find_label (child, text);
-
-      if (found != NULL)
-        return found;
-    }
-
-  return NULL;
-}
-
 static gboolean
-shows_not_found (GtkWidget *widget)
+shows_not_found (gpointer widget)
 {
-  return find_label (widget, "/tmp/flowscope-no-such") != NULL;
+  return gui_find_label (widget, "/tmp/flowscope-no-such") != NULL;
 }
 
 /* Opening folders that are not there loads in a worker, fails with a
@@ -307,13 +188,13 @@ test_open_missing_folders (void)
   fs_window_open_sae_sets (window, folders, G_N_ELEMENTS (folders));
   g_assert_true (fs_window_get_loading (window));
   g_assert_cmpstr (gtk_stack_get_visible_child_name (find_content_stack ()), ==, "loading");
-  wait_for (not_loading, GTK_WIDGET (window), "the SAEs to fail to load");
-  wait_for (shows_not_found, GTK_WIDGET (window), "a toast naming the folder");
+  gui_wait_until (not_loading, GTK_WIDGET (window), "the SAEs to fail to load");
+  gui_wait_until (shows_not_found, GTK_WIDGET (window), "a toast naming the folder");
   recent = g_settings_get_strv (settings, "recent-sae-sets");
   g_assert_cmpstrv (recent, ((const char * const []) { NULL }));
 
   fs_window_open_model (window, model);
-  wait_for (not_loading, GTK_WIDGET (window), "the model to fail to load");
+  gui_wait_until (not_loading, GTK_WIDGET (window), "the model to fail to load");
   recent_model = g_settings_get_string (settings, "recent-model");
   g_assert_cmpstr (recent_model, ==, "");
 
@@ -331,10 +212,10 @@ test_close_saves_size (void)
   g_autoptr(FsWindow) closed = g_object_ref (window);
 
   gtk_window_set_default_size (GTK_WINDOW (window), 900, 650);
-  wait_for_paint (GTK_WIDGET (window));
+  gui_wait_for_paint (GTK_WIDGET (window));
 
   gtk_window_close (GTK_WINDOW (window));
-  wait_for (is_unmapped, GTK_WIDGET (window), "the main window to close");
+  gui_wait_until (is_unmapped, GTK_WIDGET (window), "the main window to close");
   window = NULL;
 
   g_assert_cmpint (g_settings_get_int (settings, "window-width"), ==, 900);
@@ -346,45 +227,18 @@ test_close_saves_size (void)
 static void
 test_screenshot (void)
 {
-  const char *dir = g_getenv ("FLOWSCOPE_SCREENSHOT_DIR");
-  g_autofree char *path = NULL;
-  g_autoptr(GdkPaintable) paintable = NULL;
-  g_autoptr(GtkSnapshot) snapshot = NULL;
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree char *path = gui_screenshot (GTK_WIDGET (window), "empty.png");
   g_autoptr(GdkTexture) reloaded = NULL;
   g_autoptr(GError) error = NULL;
-  GskRenderer *renderer;
   GStatBuf st;
-  int width, height;
 
-  if (dir == NULL)
+  if (path == NULL)
     {
       g_test_skip ("FLOWSCOPE_SCREENSHOT_DIR is not set");
       return;
     }
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  path = g_build_filename (dir, "empty.png", NULL);
-  g_remove (path);
-
-  wait_for_paint (GTK_WIDGET (window));
-
-  width = gtk_widget_get_width (GTK_WIDGET (window));
-  height = gtk_widget_get_height (GTK_WIDGET (window));
-  paintable = gtk_widget_paintable_new (GTK_WIDGET (window));
-  snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), width, height);
-  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
-  g_assert_nonnull (node);
-
-  renderer = gtk_native_get_renderer (GTK_NATIVE (window));
-  g_assert_nonnull (renderer);
-  g_test_message ("renderer: %s, window %dx%d", G_OBJECT_TYPE_NAME (renderer), width, height);
-  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
-  g_assert_true (gdk_texture_save_to_png (texture, path));
 
   g_assert_cmpint (g_stat (path, &st), ==, 0);
-  g_test_message ("screenshot: %s (%" G_GINT64_FORMAT " bytes)", path, (gint64) st.st_size);
   g_assert_cmpint (st.st_size, >, 10 * 1024);
 
   reloaded = gdk_texture_new_from_filename (path, &error);
@@ -421,8 +275,8 @@ main (int   argc,
 
   window = FS_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
   g_assert_nonnull (window);
-  wait_for (gtk_widget_get_mapped, GTK_WIDGET (window), "the main window");
-  wait_for_paint (GTK_WIDGET (window));
+  gui_wait_until ((GuiPredicate) gtk_widget_get_mapped, GTK_WIDGET (window), "the main window");
+  gui_wait_for_paint (GTK_WIDGET (window));
 
   g_test_add_func ("/window/empty-state", test_empty_state);
   g_test_add_func ("/window/actions", test_actions);

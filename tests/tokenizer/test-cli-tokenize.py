@@ -104,7 +104,9 @@ def work(tmp):
     _, err = cli("tokenize", "--tokenizer", no_bos, "--text", "a", "--bos", expect_rc=1)
     check("has no BOS token" in err, f"--bos without a BOS: {err!r}")
 
-    # Usage errors: exit 2.
+    # Usage errors: exit 2. Without --model or --tokenizer the bundled demo's
+    # tokenizer is used; where there is no demo, that is a usage error.
+    os.environ["FLOWSCOPE_DEMO_DIR"] = os.path.join(tmp, "no-demo")
     cli("tokenize", "--text", "a", expect_rc=2)
     cli("tokenize", "--tokenizer", good, expect_rc=2)
     cli("tokenize", "--tokenizer", good, "--model", model, "--text", "a", expect_rc=2)
