@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "flow-graph.h"
 #include "fs-error.h"
@@ -98,12 +99,58 @@ open_labels (const char *explicit_path, char **sae_paths, FsSaeSet *set, GError 
   return NULL;
 }
 
+#define EXPAND_DEFAULT_K 3
+
+/* Applies one --expand L/res/i:predecessors|successors[:K] to *graph. */
+static gboolean
+expand_graph (FsFlowGraph **graph, FsSaeSet *set, FsFlowMap *map, const char *spec,
+              GError **error)
+{
+  g_auto(GStrv) parts = g_strsplit (spec, ":", 3);
+  int layer, k = EXPAND_DEFAULT_K;
+  FsSite site;
+  int64_t index;
+  gboolean forward;
+  char *end;
+
+  if (parts[0] == NULL || parts[1] == NULL
+      || !(g_str_equal (parts[1], "predecessors") || g_str_equal (parts[1], "successors"))
+      || (parts[2] != NULL && ((k = (int) strtol (parts[2], &end, 10)), *end != '\0')))
+    {
+      g_set_error (error, FS_ERROR, FS_ERROR_INVALID,
+                   "--expand %s: expected L/res/i:predecessors or L/res/i:successors, "
+                   "optionally :K", spec);
+      return FALSE;
+    }
+  forward = g_str_equal (parts[1], "successors");
+  if (!fs_feature_id_parse (parts[0], &layer, &site, &index, error))
+    return FALSE;
+  int node = fs_flow_graph_find_node (*graph, layer, site, index);
+  if (node < 0)
+    {
+      g_set_error (error, FS_ERROR, FS_ERROR_NOT_FOUND, "--expand %s: %s is not in the graph",
+                   spec, parts[0]);
+      return FALSE;
+    }
+  FsFlowGraph *expanded = fs_flow_graph_expand (*graph, set, map, (guint) node, forward, k,
+                                                error);
+  if (expanded == NULL)
+    {
+      g_prefix_error (error, "--expand %s: ", spec);
+      return FALSE;
+    }
+  fs_flow_graph_unref (*graph);
+  *graph = expanded;
+  return TRUE;
+}
+
 int
 cli_graph (int argc, char **argv)
 {
   g_auto(CliSaeSetArgs) sae_args = { 0 };
   g_autofree char *model = NULL, *feature = NULL, *format = NULL, *output = NULL;
   g_autofree char *map_path = NULL, *labels_path = NULL;
+  g_auto(GStrv) expansions = NULL;
   FsFlowParams params;
   gboolean no_span_cut = FALSE;
   double t_res, t_mlp, t_att;
@@ -127,6 +174,9 @@ cli_graph (int argc, char **argv)
     { "no-span-cut", 0, 0, G_OPTION_ARG_NONE, &no_span_cut,
       "Follow residual matches below t-res too", NULL },
     { "max-nodes", 0, 0, G_OPTION_ARG_INT, &params.max_nodes, "Node cap (500)", "N" },
+    { "expand", 0, 0, G_OPTION_ARG_STRING_ARRAY, &expansions,
+      "Add a residual node's top-K (3) predecessors or successors whatever their scores; "
+      "repeatable, applied in order", "L/res/i:predecessors|successors[:K]" },
     { "format", 0, 0, G_OPTION_ARG_STRING, &format, "json, dot, graphml, svg, png or pdf", "FMT" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Output file (default: stdout)", "FILE" },
     { NULL }
@@ -183,6 +233,9 @@ cli_graph (int argc, char **argv)
     return cli_fail (error);
   g_autoptr(FsFlowGraph) graph = fs_flow_graph_build (set, map, layer, index, &params, NULL,
                                                       &error);
+  for (char **spec = expansions; graph != NULL && spec != NULL && *spec != NULL; spec++)
+    if (!expand_graph (&graph, set, map, *spec, &error))
+      return cli_fail (error);
   if (graph != NULL && labels != NULL)
     fs_flow_graph_set_labels (graph, set, labels);
   if (graph == NULL || !write_graph (graph, format, output, &error))

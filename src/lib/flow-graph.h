@@ -97,6 +97,13 @@ const char        *fs_reading_name (FsReading reading);  /* "translated", ... */
 FsFlowGraph       *fs_flow_graph_build (FsSaeSet *set, FsFlowMap *map, int layer,
                                         int64_t index, const FsFlowParams *params,
                                         GCancellable *cancellable, GError **error);
+/* A new graph: @graph plus the top-@k matches of its residual node @node at
+ * its predecessor positions ((L-1)/res, L/mlp, L/att) or, @forward, at
+ * (L+1)/res, whatever their scores (1 <= k <= 5). New residual nodes are
+ * scored, and given module nodes, under the graph's params; labels are the
+ * caller's to set (fs_flow_graph_set_labels). */
+FsFlowGraph       *fs_flow_graph_expand (FsFlowGraph *graph, FsSaeSet *set, FsFlowMap *map,
+                                         guint node, gboolean forward, int k, GError **error);
 char              *fs_flow_graph_to_json (FsFlowGraph *graph);
 char              *fs_flow_graph_to_dot (FsFlowGraph *graph);
 char              *fs_flow_graph_to_graphml (FsFlowGraph *graph);

@@ -8,6 +8,8 @@ import subprocess
 import tempfile
 import xml.etree.ElementTree as ET
 
+import numpy as np
+
 from testlib import FIXTURES, check, cli, finish
 
 root = os.path.join(FIXTURES, "flow")
@@ -77,8 +79,67 @@ with tempfile.TemporaryDirectory() as tmp:
           sorted(round(e["score"], 6) for e in ref["edges"]), "GraphML scores")
     ET.parse(os.path.join(tmp, "g.graphml"))
 
+# Expanding: a node's top-k at a position, whatever their scores, against
+# cosines of unit decoder rows computed here.
+def decoder(position):
+    path = os.path.join(root, "planted-F32", position.replace("/", "-"),
+                        "sae_weights.safetensors")
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(n))
+        data = f.read()
+    w = header["W_dec"]
+    start, end = w["data_offsets"]
+    rows = np.frombuffer(data[start:end], dtype=np.float32).reshape(w["shape"]).astype(np.float64)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def top_matches(source, index, target, k):
+    scores = decoder(target) @ decoder(source)[index]
+    best = np.argsort(-scores, kind="stable")[:k]
+    return {int(i): float(scores[i]) for i in best if scores[i] > 0}
+
+
+def edges_between(got, source_position, target_id):
+    return {int(e["source"].rsplit("/", 1)[1]): e["score"] for e in got["edges"]
+            if e["target"] == target_id and e["source"].startswith(source_position + "/")}
+
+
+expanded = json.loads(graph("planted-F32", "4/res/10", "--expand", "4/res/10:predecessors:3")[0])
+for position in ("3/res", "4/mlp"):
+    want = top_matches("4/res", 10, position, 3)
+    got_edges = edges_between(expanded, position, "4/res/10")
+    check(set(got_edges) == set(want), f"expand 4/res/10 at {position}: {got_edges} != {want}")
+    for i, score in want.items():
+        check(abs(got_edges.get(i, 0) - score) <= 1e-5, f"expand {position}/{i}: score")
+for n in expanded["nodes"]:
+    if n["site"] == "res":
+        check("scores" in n and "reading" in n, f"expanded graph: {n['id']} is scored")
+source = next(n["id"] for n in expanded["nodes"] if n["id"].startswith("3/res/"))
+index = int(source.rsplit("/", 1)[1])
+expanded = json.loads(graph("planted-F32", "4/res/10", "--expand", "4/res/10:predecessors:3",
+                            "--expand", f"{source}:successors:2")[0])
+want = top_matches("3/res", index, "4/res", 2)
+got_edges = {int(e["target"].rsplit("/", 1)[1]): e["score"] for e in expanded["edges"]
+             if e["source"] == source and e["target"].startswith("4/res/")}
+check(set(got_edges) == set(want), f"expand {source} successors: {got_edges} != {want}")
+module = next(n["id"] for n in expanded["nodes"] if n["site"] != "res")
+_, err = cli("graph", "--saes", os.path.join(root, "planted-F32"), "--feature", "4/res/10",
+             "--expand", "4/res/10:predecessors:3", "--expand", f"{module}:predecessors",
+             expect_rc=1)
+check("only residual nodes" in err, f"expand a module node: {err}")
+
 # Bad input: exit 1 (2 for usage) and a message that says what is wrong.
 f32 = os.path.join(root, "planted-F32")
+_, err = cli("graph", "--saes", f32, "--feature", "4/res/10", "--expand", "4/mlp/1:successors",
+             expect_rc=1)
+check("4/mlp/1 is not in the graph" in err, f"expand a node not there: {err}")
+_, err = cli("graph", "--saes", f32, "--feature", "4/res/10", "--expand", "4/res/10:upward",
+             expect_rc=1)
+check("expected L/res/i:predecessors" in err, f"expand spec: {err}")
+_, err = cli("graph", "--saes", f32, "--feature", "4/res/10", "--expand",
+             "4/res/10:successors:9", expect_rc=1)
+check("top-k must be 1 to 5" in err, f"expand k: {err}")
 _, err = cli("graph", "--saes", f32, "--feature", "5/resid/10", expect_rc=1)
 check("“5/resid/10” is not a feature id" in err, f"bad id: {err}")
 _, err = cli("graph", "--saes", f32, "--feature", f"5/res/{expected['d_sae']}", expect_rc=1)
