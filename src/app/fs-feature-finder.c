@@ -17,6 +17,8 @@
 
 #include "fs-background.h"
 #include "fs-feature-finder.h"
+#include "fs-feature-row.h"
+#include "fs-widget-util.h"
 
 #define MAX_LABEL_HITS 100
 
@@ -85,27 +87,6 @@ fs_feature_finder_get_error (FsFeatureFinder *self)
   return self->error;
 }
 
-static GtkWidget *
-site_dot (FsSite site)
-{
-  GtkWidget *dot = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
-
-  gtk_widget_add_css_class (dot, "site-dot");
-  gtk_widget_add_css_class (dot, fs_site_name (site));
-  gtk_widget_set_valign (dot, GTK_ALIGN_CENTER);
-
-  return dot;
-}
-
-static void
-remove_all_rows (GtkListBox *list)
-{
-  GtkWidget *child;
-
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (list))) != NULL)
-    gtk_list_box_remove (list, child);
-}
-
 /* Starts like an id: a layer number or "embed". */
 static gboolean
 looks_like_id (const char *text)
@@ -120,18 +101,13 @@ show_label_hits (FsFeatureFinder  *self,
 {
   g_autofree char *title = NULL;
 
-  remove_all_rows (self->results_list);
+  fs_list_box_remove_all (self->results_list);
   for (guint i = 0; i < n_hits; i++)
     {
       g_autofree char *id = fs_feature_id (hits[i].layer, hits[i].site, hits[i].index);
-      GtkWidget *row = adw_action_row_new ();
+      GtkWidget *row = fs_feature_row_new (id, hits[i].description);
 
-      adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
-      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), id);
-      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), hits[i].description);
-      adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 2);
-      adw_action_row_add_prefix (ADW_ACTION_ROW (row), site_dot (hits[i].site));
-      gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
+      adw_action_row_add_prefix (ADW_ACTION_ROW (row), fs_site_dot_new (hits[i].site));
       g_object_set_data (G_OBJECT (row), "layer", GINT_TO_POINTER (hits[i].layer));
       g_object_set_data_full (G_OBJECT (row), "index", g_memdup2 (&hits[i].index, sizeof (gint64)), g_free);
       gtk_list_box_append (self->results_list, row);
@@ -428,13 +404,8 @@ fs_feature_finder_set_workspace (FsFeatureFinder *self,
 {
   g_return_if_fail (FS_IS_FEATURE_FINDER (self));
 
-  if (workspace == self->workspace)
+  if (!fs_set_workspace (&self->workspace, workspace))
     return;
-
-  if (workspace != NULL)
-    fs_workspace_ref (workspace);
-  g_clear_pointer (&self->workspace, fs_workspace_unref);
-  self->workspace = workspace;
 
   /* gtk_search_entry_set_placeholder_text came with GTK 4.10. */
   g_object_set (self->entry, "placeholder-text",

@@ -92,6 +92,9 @@ static guint signals[N_SIGNALS];
 typedef struct {
   FsWorkspace  *workspace;
   FsFlowGraph  *prebuilt;
+  FsFlowGraph  *expand;      /* a graph to expand at expand_node, or NULL */
+  guint         expand_node;
+  gboolean      expand_forward;
   int           layer;
   gint64        index;
   FsFlowParams  params;
@@ -107,6 +110,7 @@ build_data_free (BuildData *data)
 {
   g_clear_pointer (&data->workspace, fs_workspace_unref);
   g_clear_pointer (&data->prebuilt, fs_flow_graph_unref);
+  g_clear_pointer (&data->expand, fs_flow_graph_unref);
   g_free (data);
 }
 
@@ -412,17 +416,20 @@ static void
 update_actions (FsGraphWidget *self)
 {
   gboolean has_selection = self->graph != NULL && self->view.selected >= 0;
-  gboolean can_reroot = FALSE;
+  gboolean can_reroot = FALSE, can_expand = FALSE;
 
   if (has_selection)
     {
       const FsFlowNode *node = fs_flow_graph_get_node (self->graph, self->view.selected);
 
-      can_reroot = node->site == FS_SITE_RES && !node->is_seed && self->workspace != NULL;
+      can_expand = node->site == FS_SITE_RES && self->workspace != NULL && self->has_feature;
+      can_reroot = can_expand && !node->is_seed;
     }
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "graph.copy-id", has_selection);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "graph.reroot", can_reroot);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "graph.expand-predecessors", can_expand);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "graph.expand-successors", can_expand);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "graph.add-to-steering", has_selection);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "graph.zoom-in", self->layout != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "graph.zoom-out", self->layout != NULL);
@@ -587,6 +594,9 @@ build_thread (GTask        *task,
 
   if (data->prebuilt != NULL)
     graph = fs_flow_graph_ref (data->prebuilt);
+  else if (data->expand != NULL)
+    graph = fs_workspace_expand_graph (data->workspace, data->expand, data->expand_node,
+                                       data->expand_forward, &error);
   else
     graph = fs_workspace_build_graph (data->workspace, data->layer, data->index, &data->params,
                                       cancellable, &error);
@@ -693,14 +703,8 @@ fs_graph_widget_set_workspace (FsGraphWidget *self,
 {
   g_return_if_fail (FS_IS_GRAPH_WIDGET (self));
 
-  if (workspace == self->workspace)
-    return;
-
-  if (workspace != NULL)
-    fs_workspace_ref (workspace);
-  g_clear_pointer (&self->workspace, fs_workspace_unref);
-  self->workspace = workspace;
-  update_actions (self);
+  if (fs_set_workspace (&self->workspace, workspace))
+    update_actions (self);
 }
 
 FsWorkspace *
@@ -878,6 +882,27 @@ reroot_action (GtkWidget  *widget,
     reroot_at (self, self->view.selected);
 }
 
+/* Expanding rebuilds in a worker like any build: a newer request cancels
+ * it, and changed thresholds later rebuild the graph without it. */
+static void
+expand_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  FsGraphWidget *self = FS_GRAPH_WIDGET (widget);
+  BuildData *data;
+
+  if (self->graph == NULL || self->view.selected < 0 || self->workspace == NULL)
+    return;
+
+  data = g_new0 (BuildData, 1);
+  data->workspace = fs_workspace_ref (self->workspace);
+  data->expand = fs_flow_graph_ref (self->graph);
+  data->expand_node = (guint) self->view.selected;
+  data->expand_forward = g_str_equal (action_name, "graph.expand-successors");
+  start_build (self, data);
+}
+
 static void
 add_to_steering_action (GtkWidget  *widget,
                         const char *action_name,
@@ -926,6 +951,8 @@ popup_context_menu (FsGraphWidget *self,
 
       g_menu_append (graph_section, _("_Copy Feature ID"), "graph.copy-id");
       g_menu_append (graph_section, _("Show _Flow Graph From Here"), "graph.reroot");
+      g_menu_append (graph_section, _("Expand _Predecessors"), "graph.expand-predecessors");
+      g_menu_append (graph_section, _("Expand _Successors"), "graph.expand-successors");
       g_menu_append (steer_section, _("Add to _Steering"), "graph.add-to-steering");
       g_menu_append (steer_section, _("Steer With the Whole _Graph"), "win.steer-graph");
       g_menu_append_section (menu, NULL, G_MENU_MODEL (graph_section));
@@ -1461,6 +1488,8 @@ fs_graph_widget_class_init (FsGraphWidgetClass *klass)
 
   gtk_widget_class_install_action (widget_class, "graph.copy-id", NULL, copy_id_action);
   gtk_widget_class_install_action (widget_class, "graph.reroot", NULL, reroot_action);
+  gtk_widget_class_install_action (widget_class, "graph.expand-predecessors", NULL, expand_action);
+  gtk_widget_class_install_action (widget_class, "graph.expand-successors", NULL, expand_action);
   gtk_widget_class_install_action (widget_class, "graph.add-to-steering", NULL, add_to_steering_action);
   gtk_widget_class_install_action (widget_class, "graph.zoom-in", NULL, zoom_in_action);
   gtk_widget_class_install_action (widget_class, "graph.zoom-out", NULL, zoom_out_action);

@@ -14,7 +14,9 @@
 #include <math.h>
 
 #include "fs-background.h"
+#include "fs-feature-row.h"
 #include "fs-inspector.h"
+#include "fs-widget-util.h"
 #include "logit-lens.h"
 #include "prompt-activations.h"
 #include "prompt.h"
@@ -122,22 +124,6 @@ fs_inspector_get_neuronpedia_uri (FsInspector *self)
 }
 
 static const char *
-site_description (FsSite site)
-{
-  switch (site)
-    {
-    case FS_SITE_RES:
-      return _("Residual stream");
-    case FS_SITE_MLP:
-      return _("MLP output");
-    case FS_SITE_ATT:
-      return _("Attention output");
-    default:
-      g_assert_not_reached ();
-    }
-}
-
-static const char *
 reading_title (FsReading reading)
 {
   switch (reading)
@@ -196,15 +182,6 @@ set_score (GtkLevelBar *bar,
   gtk_label_set_text (value_label, text);
 }
 
-static void
-remove_all_rows (GtkListBox *list)
-{
-  GtkWidget *child;
-
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (list))) != NULL)
-    gtk_list_box_remove (list, child);
-}
-
 static GtkWidget *
 edge_row (FsWorkspace       *workspace,
           FsFlowGraph       *graph,
@@ -215,30 +192,19 @@ edge_row (FsWorkspace       *workspace,
   g_autofree char *id = fs_feature_id (node->layer, node->site, node->index);
   g_autofree char *score = g_strdup_printf ("%.3f", edge->score);
   const char *label = node->label;
-  GtkWidget *row = adw_action_row_new ();
-  GtkWidget *dot = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
   GtkWidget *score_label = gtk_label_new (score);
+  GtkWidget *row;
 
   if (label == NULL && workspace != NULL)
     label = fs_workspace_get_label (workspace, node->layer, node->site, node->index);
 
-  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), id);
-  if (label != NULL)
-    {
-      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), label);
-      adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 2);
-    }
-  gtk_widget_add_css_class (dot, "site-dot");
-  gtk_widget_add_css_class (dot, fs_site_name (node->site));
-  gtk_widget_set_valign (dot, GTK_ALIGN_CENTER);
-  adw_action_row_add_prefix (ADW_ACTION_ROW (row), dot);
+  row = fs_feature_row_new (id, label);
+  adw_action_row_add_prefix (ADW_ACTION_ROW (row), fs_site_dot_new (node->site));
   gtk_widget_add_css_class (score_label, "numeric");
   gtk_widget_set_tooltip_text (score_label, edge->projected
                                ? _("Cosine of the decoder directions, through the attention output projection")
                                : _("Cosine of the decoder directions"));
   adw_action_row_add_suffix (ADW_ACTION_ROW (row), score_label);
-  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
   g_object_set_data (G_OBJECT (row), "node", GUINT_TO_POINTER (other));
 
   return row;
@@ -408,8 +374,8 @@ lens_done_cb (GObject      *object,
 static void
 refresh_lens (FsInspector *self)
 {
-  remove_all_rows (self->promoted_list);
-  remove_all_rows (self->suppressed_list);
+  fs_list_box_remove_all (self->promoted_list);
+  fs_list_box_remove_all (self->suppressed_list);
   gtk_widget_set_visible (GTK_WIDGET (self->lens_error), FALSE);
   set_running (self, &self->lens_cancellable, NULL);
   if (self->workspace != NULL)
@@ -456,24 +422,6 @@ prompt_thread (GTask        *task,
   g_task_return_pointer (task, result, (GDestroyNotify) prompt_result_free);
 }
 
-static void
-set_prompt_status (FsInspector *self,
-                   const char  *text,
-                   gboolean     is_error)
-{
-  gtk_label_set_text (self->prompt_status, text);
-  if (is_error)
-    {
-      gtk_widget_remove_css_class (GTK_WIDGET (self->prompt_status), "dim-label");
-      gtk_widget_add_css_class (GTK_WIDGET (self->prompt_status), "error");
-    }
-  else
-    {
-      gtk_widget_remove_css_class (GTK_WIDGET (self->prompt_status), "error");
-      gtk_widget_add_css_class (GTK_WIDGET (self->prompt_status), "dim-label");
-    }
-}
-
 /* A token chip, shaded by its activation relative to the prompt's largest. */
 static GtkWidget *
 token_chip (const char *text,
@@ -518,7 +466,7 @@ prompt_done_cb (GObject      *object,
   set_running (self, &self->prompt_cancellable, NULL);
   if (prompt == NULL)
     {
-      set_prompt_status (self, error->message, TRUE);
+      fs_label_set_status (self->prompt_status, error->message, TRUE);
       return;
     }
 
@@ -544,7 +492,7 @@ prompt_done_cb (GObject      *object,
     status = g_strdup_printf (ngettext ("Not active on the prompt’s %u token",
                                         "Not active on any of the prompt’s %u tokens", prompt->n),
                               (guint) prompt->n);
-  set_prompt_status (self, status, FALSE);
+  fs_label_set_status (self->prompt_status, status, FALSE);
   prompt_result_free (prompt);
 }
 
@@ -560,12 +508,14 @@ refresh_prompt (FsInspector *self)
   if (self->workspace == NULL)
     return;
   if (fs_workspace_get_tokenizer (self->workspace) == NULL)
-    set_prompt_status (self, _("The model folder has no tokenizer, so prompts cannot be run."), TRUE);
+    fs_label_set_status (self->prompt_status,
+                         _("The model folder has no tokenizer, so prompts cannot be run."), TRUE);
   else if (self->prompt == NULL || self->prompt[0] == '\0')
-    set_prompt_status (self, _("Write a prompt to see the feature’s activation at each of its tokens."), FALSE);
+    fs_label_set_status (self->prompt_status,
+                         _("Write a prompt to see the feature’s activation at each of its tokens."), FALSE);
   else
     {
-      set_prompt_status (self, _("Running the model on the prompt…"), FALSE);
+      fs_label_set_status (self->prompt_status, _("Running the model on the prompt…"), FALSE);
       run_job (self, &self->prompt_cancellable, prompt_thread, prompt_done_cb);
     }
 }
@@ -650,8 +600,8 @@ fs_inspector_show_node (FsInspector  *self,
 
   g_clear_pointer (&self->feature_id, g_free);
   g_clear_pointer (&self->neuronpedia_uri, g_free);
-  remove_all_rows (self->in_list);
-  remove_all_rows (self->out_list);
+  fs_list_box_remove_all (self->in_list);
+  fs_list_box_remove_all (self->out_list);
 
   if (graph == NULL || node_index < 0 || (guint) node_index >= fs_flow_graph_get_n_nodes (graph))
     {
@@ -675,9 +625,9 @@ fs_inspector_show_node (FsInspector  *self,
   if (workspace != NULL && fs_workspace_get_set (workspace) != NULL)
     sae = fs_sae_set_lookup (fs_workspace_get_set (workspace), node->layer, node->site);
   if (node->layer == FS_LAYER_EMBED)
-    kind = g_strdup_printf (_("%s, embedding"), site_description (node->site));
+    kind = g_strdup_printf (_("%s, embedding"), fs_site_title (node->site));
   else
-    kind = g_strdup_printf (_("%s, layer %d"), site_description (node->site), node->layer);
+    kind = g_strdup_printf (_("%s, layer %d"), fs_site_title (node->site), node->layer);
   if (sae != NULL)
     {
       g_autofree char *folder = g_path_get_basename (fs_sae_get_path (sae));

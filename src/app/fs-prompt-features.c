@@ -17,7 +17,9 @@
 #include <glib/gi18n.h>
 
 #include "fs-background.h"
+#include "fs-feature-row.h"
 #include "fs-prompt-features.h"
+#include "fs-widget-util.h"
 #include "prompt-activations.h"
 #include "prompt.h"
 
@@ -85,24 +87,6 @@ set_running (FsPromptFeatures *self,
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COMPUTING]);
 }
 
-static void
-set_status (FsPromptFeatures *self,
-            const char       *text,
-            gboolean          is_error)
-{
-  gtk_label_set_text (self->status, text);
-  if (is_error)
-    {
-      gtk_widget_remove_css_class (GTK_WIDGET (self->status), "dim-label");
-      gtk_widget_add_css_class (GTK_WIDGET (self->status), "error");
-    }
-  else
-    {
-      gtk_widget_remove_css_class (GTK_WIDGET (self->status), "error");
-      gtk_widget_add_css_class (GTK_WIDGET (self->status), "dim-label");
-    }
-}
-
 /* ------------------------------------------------------------ worker */
 
 typedef struct {
@@ -161,15 +145,6 @@ run_thread (GTask        *task,
 
 /* ------------------------------------------------------------ list */
 
-static void
-remove_all_rows (GtkListBox *list)
-{
-  GtkWidget *child;
-
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (list))) != NULL)
-    gtk_list_box_remove (list, child);
-}
-
 static GtkWidget *
 feature_row (FsPromptFeatures      *self,
              const FsActiveFeature *feature,
@@ -186,20 +161,12 @@ feature_row (FsPromptFeatures      *self,
                                               (guint) feature->position + 1, (guint) result->n_tokens);
   const char *label = fs_workspace_get_label (self->workspace, feature->layer, feature->site,
                                               feature->index);
-  GtkWidget *row = adw_action_row_new ();
+  GtkWidget *row = fs_feature_row_new (id, label);
   GtkWidget *value_label = gtk_label_new (value);
 
-  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), id);
-  if (label != NULL)
-    {
-      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), label);
-      adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 2);
-    }
   gtk_widget_add_css_class (value_label, "numeric");
   adw_action_row_add_suffix (ADW_ACTION_ROW (row), value_label);
   gtk_widget_set_tooltip_text (row, tooltip);
-  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
   g_object_set_data (G_OBJECT (row), "layer", GINT_TO_POINTER (feature->layer));
   g_object_set_data (G_OBJECT (row), "site", GINT_TO_POINTER (feature->site));
   g_object_set_data_full (G_OBJECT (row), "index", g_memdup2 (&feature->index, sizeof (gint64)), g_free);
@@ -255,7 +222,7 @@ run_done_cb (GObject      *object,
   set_running (self, NULL);
   if (result == NULL)
     {
-      set_status (self, error->message, TRUE);
+      fs_label_set_status (self->status, error->message, TRUE);
       return;
     }
 
@@ -269,7 +236,7 @@ run_done_cb (GObject      *object,
                                         "The features most active on the prompt’s %u tokens, per layer and site.",
                                         result->n_tokens),
                               (guint) result->n_tokens);
-  set_status (self, status, FALSE);
+  fs_label_set_status (self->status, status, FALSE);
   result_free (result);
 }
 
@@ -287,30 +254,33 @@ refresh (FsPromptFeatures *self)
   if (self->stale)
     return;
 
-  remove_all_rows (self->list);
+  fs_list_box_remove_all (self->list);
   gtk_widget_set_visible (GTK_WIDGET (self->list), FALSE);
   if (self->workspace == NULL || fs_workspace_get_set (self->workspace) == NULL)
     {
-      set_status (self, _("Open SAEs first."), FALSE);
+      fs_label_set_status (self->status, _("Open SAEs first."), FALSE);
       return;
     }
   if (fs_workspace_get_model (self->workspace) == NULL)
     {
-      set_status (self, _("Open the model the SAEs were trained on to run a prompt."), FALSE);
+      fs_label_set_status (self->status,
+                           _("Open the model the SAEs were trained on to run a prompt."), FALSE);
       return;
     }
   if (fs_workspace_get_tokenizer (self->workspace) == NULL)
     {
-      set_status (self, _("The model folder has no tokenizer, so prompts cannot be run."), TRUE);
+      fs_label_set_status (self->status,
+                           _("The model folder has no tokenizer, so prompts cannot be run."), TRUE);
       return;
     }
   if (self->prompt == NULL || self->prompt[0] == '\0')
     {
-      set_status (self, _("Write a prompt in the steering panel or the inspector first."), FALSE);
+      fs_label_set_status (self->status,
+                           _("Write a prompt in the steering panel or the inspector first."), FALSE);
       return;
     }
 
-  set_status (self, _("Running the model on the prompt…"), FALSE);
+  fs_label_set_status (self->status, _("Running the model on the prompt…"), FALSE);
   cancellable = g_cancellable_new ();
   set_running (self, cancellable);
   job = g_new0 (Job, 1);
@@ -348,13 +318,8 @@ fs_prompt_features_set_workspace (FsPromptFeatures *self,
 {
   g_return_if_fail (FS_IS_PROMPT_FEATURES (self));
 
-  if (workspace == self->workspace)
-    return;
-  if (workspace != NULL)
-    fs_workspace_ref (workspace);
-  g_clear_pointer (&self->workspace, fs_workspace_unref);
-  self->workspace = workspace;
-  refresh (self);
+  if (fs_set_workspace (&self->workspace, workspace))
+    refresh (self);
 }
 
 const char *

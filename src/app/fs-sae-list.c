@@ -12,7 +12,9 @@
 
 #include <glib/gi18n.h>
 
+#include "fs-feature-row.h"
 #include "fs-sae-list.h"
+#include "fs-widget-util.h"
 
 struct _FsSaeList
 {
@@ -38,51 +40,17 @@ fs_sae_list_new (void)
   return g_object_new (FS_TYPE_SAE_LIST, NULL);
 }
 
-static const char *
-site_title (FsSite site)
-{
-  switch (site)
-    {
-    case FS_SITE_RES:
-      return _("Residual stream");
-    case FS_SITE_MLP:
-      return _("MLP output");
-    case FS_SITE_ATT:
-      return _("Attention output");
-    default:
-      g_assert_not_reached ();
-    }
-}
-
-static GtkWidget *
-site_dot (FsSite site)
-{
-  GtkWidget *dot = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
-
-  gtk_widget_add_css_class (dot, "site-dot");
-  gtk_widget_add_css_class (dot, fs_site_name (site));
-  gtk_widget_set_valign (dot, GTK_ALIGN_CENTER);
-
-  return dot;
-}
-
 void
 fs_sae_list_set_workspace (FsSaeList   *self,
                            FsWorkspace *workspace)
 {
   FsSaeSet *set;
-  GtkWidget *child;
   guint n;
 
   g_return_if_fail (FS_IS_SAE_LIST (self));
 
-  if (workspace != NULL)
-    fs_workspace_ref (workspace);
-  g_clear_pointer (&self->workspace, fs_workspace_unref);
-  self->workspace = workspace;
-
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->list))) != NULL)
-    gtk_list_box_remove (self->list, child);
+  fs_set_workspace (&self->workspace, workspace);
+  fs_list_box_remove_all (self->list);
 
   set = workspace != NULL ? fs_workspace_get_set (workspace) : NULL;
   n = set != NULL ? fs_sae_set_get_n_saes (set) : 0;
@@ -93,7 +61,7 @@ fs_sae_list_set_workspace (FsSaeList   *self,
       FsSite site = fs_sae_get_site (sae);
       g_autofree char *position = fs_position_id (layer, site);
       g_autofree char *folder = g_path_get_basename (fs_sae_get_path (sae));
-      g_autofree char *title = g_strdup_printf ("%s · %s", position, site_title (site));
+      g_autofree char *title = g_strdup_printf ("%s · %s", position, fs_site_title (site));
       g_autofree char *subtitle = NULL;
       g_autofree char *count = NULL;
       GtkWidget *row;
@@ -107,7 +75,7 @@ fs_sae_list_set_workspace (FsSaeList   *self,
       adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
       adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
-      adw_action_row_add_prefix (ADW_ACTION_ROW (row), site_dot (site));
+      adw_action_row_add_prefix (ADW_ACTION_ROW (row), fs_site_dot_new (site));
       gtk_widget_set_tooltip_text (row, fs_sae_get_path (sae));
       gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
       if (!fs_sae_set_is_selected (set, i))

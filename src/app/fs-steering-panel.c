@@ -13,6 +13,7 @@
 
 #include "fs-background.h"
 #include "fs-error.h"
+#include "fs-export.h"
 #include "fs-steering-panel.h"
 #include "prompt.h"
 #include "steer-compare.h"
@@ -881,33 +882,31 @@ prompt_activate_cb (FsSteeringPanel *self)
 
 /* ------------------------------------------------------------ export */
 
+static const FsExportFormat export_formats[] = {
+  { "markdown", "md", NULL, N_("Markdown") },
+  { "json", "json", NULL, N_("JSON") },
+};
+
 typedef struct {
   Generation          *generation;
   FsSteerReportFormat  format;
-  char                *path;
 } ExportData;
 
 static void
 export_data_free (ExportData *data)
 {
   g_clear_pointer (&data->generation, generation_unref);
-  g_free (data->path);
   g_free (data);
 }
 
-static void
-export_thread (GTask        *task,
-               gpointer      source_object,
-               gpointer      task_data,
-               GCancellable *cancellable)
+static gboolean
+export_write (gpointer     user_data,
+              const char  *path,
+              GError     **error)
 {
-  ExportData *data = task_data;
-  GError *error = NULL;
+  ExportData *data = user_data;
 
-  if (!fs_steer_report_write (data->generation->report, data->format, data->path, &error))
-    g_task_return_error (task, error);
-  else
-    g_task_return_boolean (task, TRUE);
+  return fs_steer_report_write (data->generation->report, data->format, path, error);
 }
 
 void
@@ -932,7 +931,7 @@ fs_steering_panel_export_async (FsSteeringPanel     *self,
       g_task_return_new_error (task, FS_ERROR, FS_ERROR_NOT_FOUND, _("There is no comparison to export"));
       return;
     }
-  if (g_strcmp0 (format, "markdown") != 0 && g_strcmp0 (format, "json") != 0)
+  if (fs_export_format_find (export_formats, G_N_ELEMENTS (export_formats), format) == NULL)
     {
       g_task_return_new_error (task, FS_ERROR, FS_ERROR_UNSUPPORTED, _("Cannot export as “%s”"), format);
       return;
@@ -941,16 +940,8 @@ fs_steering_panel_export_async (FsSteeringPanel     *self,
   data = g_new0 (ExportData, 1);
   data->generation = g_atomic_rc_box_acquire (self->generation);
   data->format = g_str_equal (format, "json") ? FS_STEER_REPORT_JSON : FS_STEER_REPORT_MARKDOWN;
-  data->path = g_file_get_path (file);
-  if (data->path == NULL)
-    {
-      export_data_free (data);
-      g_task_return_new_error (task, FS_ERROR, FS_ERROR_IO, _("Comparisons can only be exported to local files"));
-      return;
-    }
-
-  g_task_set_task_data (task, data, (GDestroyNotify) export_data_free);
-  fs_task_run_in_background (task, export_thread);
+  fs_export_write_in_background (task, file, export_write, data, (GDestroyNotify) export_data_free,
+                                 _("Comparisons can only be exported to local files"));
 }
 
 gboolean
@@ -972,35 +963,22 @@ export_done_cb (GObject      *object,
   FsSteeringPanel *self = FS_STEERING_PANEL (object);
   g_autoptr(GFile) file = user_data;
   g_autoptr(GError) error = NULL;
+  g_autofree char *status = NULL;
 
-  if (!fs_steering_panel_export_finish (self, result, &error))
-    set_status (self, error->message);
-  else
-    {
-      g_autofree char *name = g_file_get_basename (file);
-      g_autofree char *status = g_strdup_printf (_("Exported “%s”"), name);
-
-      set_status (self, status);
-    }
+  fs_steering_panel_export_finish (self, result, &error);
+  status = fs_export_dup_message (file, error);
+  set_status (self, status);
 }
 
 static void
-export_response_cb (GtkNativeDialog *dialog,
-                    int              response,
-                    gpointer         user_data)
+export_file_chosen_cb (GtkWidget *owner,
+                       GFile     *file,
+                       gpointer   data)
 {
-  FsSteeringPanel *self = user_data;
-  const char *format = g_object_get_data (G_OBJECT (dialog), "format");
+  const FsExportFormat *format = data;
 
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-
-      if (file != NULL)
-        fs_steering_panel_export_async (self, format, file, NULL, export_done_cb, g_steal_pointer (&file));
-    }
-
-  g_object_unref (dialog);
+  fs_steering_panel_export_async (FS_STEERING_PANEL (owner), format->format, file, NULL,
+                                  export_done_cb, g_object_ref (file));
 }
 
 static void
@@ -1008,28 +986,14 @@ export_action (GtkWidget  *widget,
                const char *action_name,
                GVariant   *parameter)
 {
-  FsSteeringPanel *self = FS_STEERING_PANEL (widget);
-  const char *format = g_variant_get_string (parameter, NULL);
-  gboolean json = g_str_equal (format, "json");
-  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
-  GtkFileChooserNative *chooser;
+  const FsExportFormat *format;
 
-  if (!fs_steering_panel_has_result (self))
+  format = fs_export_format_find (export_formats, G_N_ELEMENTS (export_formats),
+                                  g_variant_get_string (parameter, NULL));
+  if (!fs_steering_panel_has_result (FS_STEERING_PANEL (widget)) || format == NULL)
     return;
 
-  chooser = gtk_file_chooser_native_new (_("Export Steering Comparison"),
-                                         GTK_WINDOW (gtk_widget_get_root (widget)),
-                                         GTK_FILE_CHOOSER_ACTION_SAVE,
-                                         _("_Export"),
-                                         _("_Cancel"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), json ? "steering.json" : "steering.md");
-  gtk_file_filter_set_name (filter, json ? _("JSON") : _("Markdown"));
-  gtk_file_filter_add_suffix (filter, json ? "json" : "md");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
-  g_object_set_data_full (G_OBJECT (chooser), "format", g_strdup (format), g_free);
-  g_signal_connect_object (chooser, "response", G_CALLBACK (export_response_cb), self, 0);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+  fs_export_dialog_show (widget, _("Export Steering Comparison"), format, "steering", export_file_chosen_cb);
 }
 
 static void

@@ -12,8 +12,9 @@
 
 #include "demo.h"
 #include "export.h"
-#include "fs-background.h"
 #include "fs-error.h"
+#include "fs-export.h"
+#include "fs-file-chooser.h"
 #include "fs-sae-list.h"
 #include "fs-window.h"
 
@@ -81,12 +82,7 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
-static const struct {
-  const char *format;
-  const char *extension;
-  const char *mime_type;
-  const char *name;
-} export_formats[] = {
+static const FsExportFormat export_formats[] = {
   { "png", "png", "image/png", N_("PNG Image") },
   { "svg", "svg", "image/svg+xml", N_("SVG Image") },
   { "pdf", "pdf", "application/pdf", N_("PDF Document") },
@@ -794,7 +790,6 @@ controls_changed_cb (FsWindow *self)
 typedef struct {
   FsFlowGraph *graph;
   char        *format;
-  char        *path;
 } ExportData;
 
 static void
@@ -802,32 +797,22 @@ export_data_free (ExportData *data)
 {
   g_clear_pointer (&data->graph, fs_flow_graph_unref);
   g_free (data->format);
-  g_free (data->path);
   g_free (data);
 }
 
-static void
-export_thread (GTask        *task,
-               gpointer      source_object,
-               gpointer      task_data,
-               GCancellable *cancellable)
+static gboolean
+export_write (gpointer     user_data,
+              const char  *path,
+              GError     **error)
 {
-  ExportData *data = task_data;
-  g_autoptr(GError) error = NULL;
+  ExportData *data = user_data;
+  g_autoptr(GError) local_error = NULL;
   g_autofree char *text = NULL;
 
+  /* Written to a temporary file and renamed into place. */
   if (g_str_equal (data->format, "png") || g_str_equal (data->format, "svg")
       || g_str_equal (data->format, "pdf"))
-    {
-      /* Written to a temporary file and renamed into place. */
-      if (!fs_graph_render_to_file (data->graph, data->format, data->path, &error))
-        {
-          g_task_return_error (task, g_steal_pointer (&error));
-          return;
-        }
-      g_task_return_boolean (task, TRUE);
-      return;
-    }
+    return fs_graph_render_to_file (data->graph, data->format, path, error);
 
   if (g_str_equal (data->format, "json"))
     text = fs_flow_graph_to_json (data->graph);
@@ -837,22 +822,12 @@ export_thread (GTask        *task,
     text = fs_flow_graph_to_dot (data->graph);
 
   /* g_file_set_contents writes a temporary file and renames it. */
-  if (!g_file_set_contents (data->path, text, -1, &error))
+  if (!g_file_set_contents (path, text, -1, &local_error))
     {
-      g_task_return_new_error (task, FS_ERROR, FS_ERROR_IO, "%s", error->message);
-      return;
+      g_set_error (error, FS_ERROR, FS_ERROR_IO, "%s", local_error->message);
+      return FALSE;
     }
-
-  g_task_return_boolean (task, TRUE);
-}
-
-static gboolean
-is_export_format (const char *format)
-{
-  for (guint i = 0; i < G_N_ELEMENTS (export_formats); i++)
-    if (g_strcmp0 (format, export_formats[i].format) == 0)
-      return TRUE;
-  return FALSE;
+  return TRUE;
 }
 
 void
@@ -879,7 +854,7 @@ fs_window_export_async (FsWindow            *self,
       g_task_return_new_error (task, FS_ERROR, FS_ERROR_NOT_FOUND, _("There is no graph to export"));
       return;
     }
-  if (!is_export_format (format))
+  if (fs_export_format_find (export_formats, G_N_ELEMENTS (export_formats), format) == NULL)
     {
       g_task_return_new_error (task, FS_ERROR, FS_ERROR_UNSUPPORTED, _("Cannot export as “%s”"), format);
       return;
@@ -888,16 +863,8 @@ fs_window_export_async (FsWindow            *self,
   data = g_new0 (ExportData, 1);
   data->graph = fs_flow_graph_ref (graph);
   data->format = g_strdup (format);
-  data->path = g_file_get_path (file);
-  if (data->path == NULL)
-    {
-      export_data_free (data);
-      g_task_return_new_error (task, FS_ERROR, FS_ERROR_IO, _("Graphs can only be exported to local files"));
-      return;
-    }
-
-  g_task_set_task_data (task, data, (GDestroyNotify) export_data_free);
-  fs_task_run_in_background (task, export_thread);
+  fs_export_write_in_background (task, file, export_write, data, (GDestroyNotify) export_data_free,
+                                 _("Graphs can only be exported to local files"));
 }
 
 gboolean
@@ -919,35 +886,21 @@ export_done_cb (GObject      *object,
   FsWindow *self = FS_WINDOW (object);
   g_autoptr(GFile) file = user_data;
   g_autoptr(GError) error = NULL;
+  g_autofree char *message = NULL;
 
-  if (!fs_window_export_finish (self, result, &error))
-    fs_window_show_toast (self, error->message);
-  else
-    {
-      g_autofree char *name = g_file_get_basename (file);
-      g_autofree char *title = g_strdup_printf (_("Exported “%s”"), name);
-
-      fs_window_show_toast (self, title);
-    }
+  fs_window_export_finish (self, result, &error);
+  message = fs_export_dup_message (file, error);
+  fs_window_show_toast (self, message);
 }
 
 static void
-export_response_cb (GtkNativeDialog *dialog,
-                    int              response,
-                    gpointer         user_data)
+export_file_chosen_cb (GtkWidget *owner,
+                       GFile     *file,
+                       gpointer   data)
 {
-  FsWindow *self = user_data;
-  const char *format = g_object_get_data (G_OBJECT (dialog), "format");
+  const FsExportFormat *format = data;
 
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-
-      if (file != NULL)
-        fs_window_export_async (self, format, file, NULL, export_done_cb, g_steal_pointer (&file));
-    }
-
-  g_object_unref (dialog);
+  fs_window_export_async (FS_WINDOW (owner), format->format, file, NULL, export_done_cb, g_object_ref (file));
 }
 
 static void
@@ -956,20 +909,14 @@ fs_window_export_action (GSimpleAction *action,
                          gpointer       user_data)
 {
   FsWindow *self = user_data;
-  const char *format = g_variant_get_string (parameter, NULL);
+  const FsExportFormat *format;
   FsFlowGraph *graph = fs_graph_widget_get_graph (self->graph);
-  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
   g_autofree char *seed_id = NULL;
-  g_autofree char *name = NULL;
-  GtkFileChooserNative *chooser;
-  guint f;
+  g_autofree char *basename = NULL;
 
-  if (graph == NULL)
-    return;
-  for (f = 0; f < G_N_ELEMENTS (export_formats); f++)
-    if (g_str_equal (format, export_formats[f].format))
-      break;
-  if (f == G_N_ELEMENTS (export_formats))
+  format = fs_export_format_find (export_formats, G_N_ELEMENTS (export_formats),
+                                  g_variant_get_string (parameter, NULL));
+  if (graph == NULL || format == NULL)
     return;
 
   if (fs_flow_graph_get_n_nodes (graph) > 0)
@@ -979,22 +926,8 @@ fs_window_export_action (GSimpleAction *action,
       seed_id = fs_feature_id (seed->layer, seed->site, seed->index);
       g_strdelimit (seed_id, "/", '-');
     }
-  name = g_strdup_printf ("flow-%s.%s", seed_id != NULL ? seed_id : "graph", export_formats[f].extension);
-
-  chooser = gtk_file_chooser_native_new (_("Export Flow Graph"),
-                                         GTK_WINDOW (self),
-                                         GTK_FILE_CHOOSER_ACTION_SAVE,
-                                         _("_Export"),
-                                         _("_Cancel"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
-  gtk_file_filter_set_name (filter, _(export_formats[f].name));
-  gtk_file_filter_add_mime_type (filter, export_formats[f].mime_type);
-  gtk_file_filter_add_suffix (filter, export_formats[f].extension);
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
-  g_object_set_data_full (G_OBJECT (chooser), "format", g_strdup (format), g_free);
-  g_signal_connect_object (chooser, "response", G_CALLBACK (export_response_cb), self, 0);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+  basename = g_strdup_printf ("flow-%s", seed_id != NULL ? seed_id : "graph");
+  fs_export_dialog_show (GTK_WIDGET (self), _("Export Flow Graph"), format, basename, export_file_chosen_cb);
 }
 
 static void
@@ -1010,21 +943,11 @@ fs_window_export_menu_action (GSimpleAction *action,
 /* ------------------------------------------------------------ open */
 
 static void
-open_model_response_cb (GtkNativeDialog *dialog,
-                        int              response,
-                        gpointer         user_data)
+open_model_chosen_cb (GtkWidget *owner,
+                      GFile     *folder,
+                      gpointer   data)
 {
-  FsWindow *self = user_data;
-
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GFile) folder = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-
-      if (folder != NULL)
-        fs_window_open_model (self, folder);
-    }
-
-  g_object_unref (dialog);
+  fs_window_open_model (FS_WINDOW (owner), folder);
 }
 
 static void
@@ -1049,40 +972,19 @@ open_saes_response_cb (GtkNativeDialog *dialog,
   g_object_unref (dialog);
 }
 
-/* GtkFileChooserNative is the folder picker available on GTK 4.8 (GtkFileDialog
- * came with 4.10); it uses the portal when there is one. */
-static GtkFileChooserNative *
-fs_window_new_folder_chooser (FsWindow   *self,
-                              const char *title,
-                              gboolean    multiple)
-{
-  GtkFileChooserNative *chooser;
-
-  chooser = gtk_file_chooser_native_new (title,
-                                         GTK_WINDOW (self),
-                                         GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
-                                         _("_Open"),
-                                         _("_Cancel"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  gtk_file_chooser_set_select_multiple (GTK_FILE_CHOOSER (chooser), multiple);
-
-  return chooser;
-}
-
 static void
 fs_window_open_model_action (GSimpleAction *action,
                              GVariant      *parameter,
                              gpointer       user_data)
 {
-  FsWindow *self = user_data;
+  GtkWidget *owner = user_data;
   GtkFileChooserNative *chooser;
 
-  chooser = fs_window_new_folder_chooser (self, _("Open Model"), FALSE);
-  g_signal_connect_object (chooser, "response",
-                           G_CALLBACK (open_model_response_cb), self, 0);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+  chooser = fs_file_chooser_new (owner, _("Open Model"), GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, _("_Open"));
+  fs_file_chooser_show (chooser, owner, open_model_chosen_cb, NULL);
 }
 
+/* Several folders at once: fs_file_chooser_show takes one file. */
 static void
 fs_window_open_saes_action (GSimpleAction *action,
                             GVariant      *parameter,
@@ -1091,7 +993,9 @@ fs_window_open_saes_action (GSimpleAction *action,
   FsWindow *self = user_data;
   GtkFileChooserNative *chooser;
 
-  chooser = fs_window_new_folder_chooser (self, _("Open SAEs"), TRUE);
+  chooser = fs_file_chooser_new (GTK_WIDGET (self), _("Open SAEs"),
+                                 GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, _("_Open"));
+  gtk_file_chooser_set_select_multiple (GTK_FILE_CHOOSER (chooser), TRUE);
   g_signal_connect_object (chooser, "response",
                            G_CALLBACK (open_saes_response_cb), self, 0);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
@@ -1112,21 +1016,11 @@ fs_window_open_recent_action (GSimpleAction *action,
 }
 
 static void
-load_labels_response_cb (GtkNativeDialog *dialog,
-                         int              response,
-                         gpointer         user_data)
+load_labels_chosen_cb (GtkWidget *owner,
+                       GFile     *file,
+                       gpointer   data)
 {
-  FsWindow *self = user_data;
-
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-
-      if (file != NULL)
-        fs_window_load_labels (self, file);
-    }
-
-  g_object_unref (dialog);
+  fs_window_load_labels (FS_WINDOW (owner), file);
 }
 
 static void
@@ -1134,16 +1028,11 @@ fs_window_load_labels_action (GSimpleAction *action,
                               GVariant      *parameter,
                               gpointer       user_data)
 {
-  FsWindow *self = user_data;
+  GtkWidget *owner = user_data;
   g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
   GtkFileChooserNative *chooser;
 
-  chooser = gtk_file_chooser_native_new (_("Load Labels"),
-                                         GTK_WINDOW (self),
-                                         GTK_FILE_CHOOSER_ACTION_OPEN,
-                                         _("_Load"),
-                                         _("_Cancel"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  chooser = fs_file_chooser_new (owner, _("Load Labels"), GTK_FILE_CHOOSER_ACTION_OPEN, _("_Load"));
   /* Neuronpedia exports: JSON, JSON Lines, either gzipped. */
   gtk_file_filter_set_name (filter, _("Neuronpedia Explanations"));
   gtk_file_filter_add_mime_type (filter, "application/json");
@@ -1151,8 +1040,7 @@ fs_window_load_labels_action (GSimpleAction *action,
   gtk_file_filter_add_suffix (filter, "jsonl");
   gtk_file_filter_add_suffix (filter, "gz");
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
-  g_signal_connect_object (chooser, "response", G_CALLBACK (load_labels_response_cb), self, 0);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+  fs_file_chooser_show (chooser, owner, load_labels_chosen_cb, NULL);
 }
 
 static void

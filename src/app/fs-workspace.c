@@ -78,6 +78,21 @@ fs_workspace_unref (FsWorkspace *self)
   g_free (self);
 }
 
+gboolean
+fs_set_workspace (FsWorkspace **workspace_ptr,
+                  FsWorkspace  *workspace)
+{
+  g_return_val_if_fail (workspace_ptr != NULL, FALSE);
+
+  if (*workspace_ptr == workspace)
+    return FALSE;
+  if (workspace != NULL)
+    fs_workspace_ref (workspace);
+  g_clear_pointer (workspace_ptr, fs_workspace_unref);
+  *workspace_ptr = workspace;
+  return TRUE;
+}
+
 static void
 add_warning (FsWorkspace *self,
              char        *warning)
@@ -133,6 +148,25 @@ fs_workspace_build_graph (FsWorkspace         *self,
     fs_flow_graph_set_labels (graph, self->set, self->labels);
 
   return g_steal_pointer (&graph);
+}
+
+FsFlowGraph *
+fs_workspace_expand_graph (FsWorkspace  *self,
+                           FsFlowGraph  *graph,
+                           guint         node,
+                           gboolean      forward,
+                           GError      **error)
+{
+  g_autoptr(FsFlowGraph) expanded = NULL;
+
+  g_return_val_if_fail (self != NULL && self->set != NULL, NULL);
+
+  expanded = fs_flow_graph_expand (graph, self->set, self->map, node, forward,
+                                   FS_FLOW_EXPAND_DEFAULT_K, error);
+  if (expanded != NULL && self->labels != NULL)
+    fs_flow_graph_set_labels (expanded, self->set, self->labels);
+
+  return g_steal_pointer (&expanded);
 }
 
 /* The top residual layer (not the embedding), and the feature of its first

@@ -71,6 +71,10 @@ FsWorkspace   *fs_workspace_load_labels         (FsWorkspace          *self,
 
 FsWorkspace   *fs_workspace_ref                 (FsWorkspace          *self);
 void           fs_workspace_unref               (FsWorkspace          *self);
+/* Makes *@workspace_ptr a reference to @workspace (or NULL), dropping the
+ * one it held, as g_set_object does; FALSE when it was @workspace already. */
+gboolean       fs_set_workspace                 (FsWorkspace         **workspace_ptr,
+                                                 FsWorkspace          *workspace);
 
 /* NULL when no SAEs are open. */
 FsSaeSet      *fs_workspace_get_set             (FsWorkspace          *self);
@@ -130,6 +134,14 @@ FsFlowGraph   *fs_workspace_build_graph         (FsWorkspace          *self,
                                                  gint64                index,
                                                  const FsFlowParams   *params,
                                                  GCancellable         *cancellable,
+                                                 GError              **error);
+/* @graph (built from this workspace) with the top matches of its residual
+ * node @node at its predecessor positions, or @forward its successors,
+ * whatever their scores, labelled (blocking: call it from a worker). */
+FsFlowGraph   *fs_workspace_expand_graph        (FsWorkspace          *self,
+                                                 FsFlowGraph          *graph,
+                                                 guint                 node,
+                                                 gboolean              forward,
                                                  GError              **error);
 
 

@@ -99,15 +99,13 @@ open_labels (const char *explicit_path, char **sae_paths, FsSaeSet *set, GError 
   return NULL;
 }
 
-#define EXPAND_DEFAULT_K 3
-
 /* Applies one --expand L/res/i:predecessors|successors[:K] to *graph. */
 static gboolean
 expand_graph (FsFlowGraph **graph, FsSaeSet *set, FsFlowMap *map, const char *spec,
               GError **error)
 {
   g_auto(GStrv) parts = g_strsplit (spec, ":", 3);
-  int layer, k = EXPAND_DEFAULT_K;
+  int layer, k = FS_FLOW_EXPAND_DEFAULT_K;
   FsSite site;
   int64_t index;
   gboolean forward;

@@ -102,6 +102,7 @@ FsFlowGraph       *fs_flow_graph_build (FsSaeSet *set, FsFlowMap *map, int layer
  * (L+1)/res, whatever their scores (1 <= k <= 5). New residual nodes are
  * scored, and given module nodes, under the graph's params; labels are the
  * caller's to set (fs_flow_graph_set_labels). */
+#define FS_FLOW_EXPAND_DEFAULT_K 3
 FsFlowGraph       *fs_flow_graph_expand (FsFlowGraph *graph, FsSaeSet *set, FsFlowMap *map,
                                          guint node, gboolean forward, int k, GError **error);
 char              *fs_flow_graph_to_json (FsFlowGraph *graph);

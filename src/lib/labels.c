@@ -585,16 +585,5 @@ fs_labels_check_set (FsLabels *labels, FsSaeSet *set, GError **error)
 char *
 fs_labels_find (const char * const *sae_paths)
 {
-  for (guint i = 0; sae_paths != NULL && sae_paths[i] != NULL; i++)
-    {
-      g_autofree char *here = g_build_filename (sae_paths[i], "labels.json", NULL);
-      g_autofree char *parent = g_path_get_dirname (sae_paths[i]);
-      g_autofree char *above = g_build_filename (parent, "labels.json", NULL);
-
-      if (g_file_test (here, G_FILE_TEST_IS_REGULAR))
-        return g_steal_pointer (&here);
-      if (g_file_test (above, G_FILE_TEST_IS_REGULAR))
-        return g_steal_pointer (&above);
-    }
-  return NULL;
+  return fs_sae_set_find_file (sae_paths, "labels.json");
 }

@@ -1,5 +1,6 @@
-/* gui-test-util.h: waiting on the main loop, finding widgets and pointer
- * input for the GUI tests (Xvfb).
+/* gui-test-util.h: starting the app, waiting on the main loop and on the
+ * window, finding widgets, pointer input, stall checks and pictures for
+ * the GUI tests (Xvfb).
  *
  * Copyright The Flowscope team
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -9,10 +10,15 @@
 
 #include <adwaita.h>
 
+#include "fs-application.h"
+#include "fs-window.h"
+
 G_BEGIN_DECLS
 
 /* Long enough for a cold start of software GL; a hang fails, not blocks. */
 #define GUI_WAIT_TIMEOUT_S 30
+/* Main-loop stall budget of gui_check_stall. */
+#define GUI_MAX_TICK_GAP_MS 50
 
 typedef gboolean (*GuiPredicate) (gpointer data);
 
@@ -25,6 +31,15 @@ void        gui_wait_until           (GuiPredicate  done,
 void        gui_spin                 (guint         ms);
 /* Waits until the frame clock has painted @widget once more. */
 void        gui_wait_for_paint       (GtkWidget    *widget);
+/* A GuiPredicate: @widget is not mapped. */
+gboolean    gui_widget_unmapped      (gpointer      widget);
+/* A GAsyncReadyCallback that keeps a reference to the result in
+ * *(GAsyncResult **) @user_data, which gui_wait_for_result waits for. */
+void        gui_store_result         (GObject      *object,
+                                      GAsyncResult *result,
+                                      gpointer      user_data);
+void        gui_wait_for_result      (GAsyncResult **result,
+                                      const char   *what);
 
 GtkWidget  *gui_find_widget          (GtkWidget    *root,
                                       GType         type);
@@ -36,6 +51,32 @@ GtkWidget  *gui_find_label           (GtkWidget    *root,
 GtkWidget  *gui_find_named           (GtkWidget    *root,
                                       const char   *name);
 GtkWindow  *gui_find_toplevel        (GType         type);
+/* Waits until a label under @root shows @text. */
+void        gui_wait_for_label       (GtkWidget    *root,
+                                      const char   *text,
+                                      const char   *what);
+
+/* Starts the application as the tests run it: settings in memory (fails
+ * otherwise), the demo opened at start or not, never handing the work to a
+ * Flowscope already on the session bus; waits until its window, which it
+ * returns, is painted at @width x @height (unless 0: the window's own). */
+FsWindow   *gui_app_start            (FsApplication **app,
+                                      gboolean       open_demo,
+                                      int            width,
+                                      int            height);
+/* Destroys @window (unless NULL: closed by a test) and releases @app. */
+void        gui_app_stop             (FsApplication *app,
+                                      FsWindow      *window);
+/* GuiPredicates on @window: nothing loads; no label search runs. */
+gboolean    gui_load_finished        (gpointer      window);
+gboolean    gui_search_finished      (gpointer      window);
+/* A graph is shown, seeded at @seed_id (a feature id; NULL: any), and
+ * nothing loads or builds. */
+gboolean    gui_graph_shown          (FsWindow     *window,
+                                      const char   *seed_id);
+/* Waits until gui_graph_shown and the graph is painted; returns its seed. */
+const FsFlowNode *gui_wait_for_graph (FsWindow     *window,
+                                      const char   *seed_id);
 
 /* Pointer input through the X server (XTest, loaded at run time), so that
  * events go through GTK's own event handling; FALSE when XTest is not
@@ -79,10 +120,36 @@ void        gui_ticker_stop          (GuiTicker    *ticker);
 gint64      gui_median               (gint64       *values,
                                       guint         n);
 
+/* Starts request @k (of three) of stall round @round. */
+typedef void (*GuiRequestFunc) (guint    round,
+                                guint    k,
+                                gpointer data);
+
+/* Runs @n_rounds rounds of three requests that supersede each other, the
+ * last awaited until @done and @widget is painted, and reports the main
+ * loop's longest gap in each while @doing; their median must stay under
+ * GUI_MAX_TICK_GAP_MS unless FLOWSCOPE_GUI_STALL_LENIENT is set. @data
+ * goes to @request and @done. */
+void        gui_check_stall          (GtkWidget      *widget,
+                                      guint           n_rounds,
+                                      GuiRequestFunc  request,
+                                      GuiPredicate    done,
+                                      gpointer        data,
+                                      const char     *doing);
+
 /* Renders @widget's window through its renderer into @name (a PNG) in
  * $FLOWSCOPE_SCREENSHOT_DIR; returns the path, or NULL when the variable is
  * not set. */
 char       *gui_screenshot           (GtkWidget    *widget,
                                       const char   *name);
+/* Moves the pointer off the window's content and closes its toasts, so
+ * that a picture shows the window itself. */
+void        gui_clear_for_screenshot (GtkWidget    *window);
+/* gui_screenshot in the dark style, which is then given up again. */
+void        gui_screenshot_dark      (GtkWidget    *widget,
+                                      const char   *name);
+
+/* Removes @path and, when it is a folder, all that is in it. */
+void        gui_remove_tree          (const char   *path);
 
 G_END_DECLS

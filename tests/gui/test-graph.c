@@ -10,18 +10,14 @@
 #define G_LOG_DOMAIN "test-graph"
 
 #include <cjson/cJSON.h>
-#include <glib/gstdio.h>
 #include <X11/keysym.h>
 #include <string.h>
 
-#include "fs-application.h"
-#include "fs-window.h"
 #include "gui-test-util.h"
 #include "render-fixtures.h"
 
-/* Main-loop stall budget while graphs build (see test_stall). */
-#define MAX_TICK_GAP_MS 50
-#define N_STALL_ROUNDS  12
+/* Rounds of the stall check while graphs build (see test_stall). */
+#define N_STALL_ROUNDS 12
 
 static FsApplication *app;
 static FsWindow *window;
@@ -40,48 +36,6 @@ static char *
 fixture_path (const char *relative)
 {
   return g_build_filename (fixtures, relative, NULL);
-}
-
-static gboolean
-load_finished (gpointer data)
-{
-  return !fs_window_get_loading (window);
-}
-
-/* Label searches run in a worker. */
-static gboolean
-search_finished (gpointer data)
-{
-  return !fs_feature_finder_get_searching (fs_window_get_finder (window));
-}
-
-/* The graph of @data (a feature id) is shown and nothing is building. */
-static gboolean
-graph_shown (gpointer data)
-{
-  const char *seed_id = data;
-  FsFlowGraph *graph = fs_graph_widget_get_graph (graph_widget ());
-  g_autofree char *id = NULL;
-  const FsFlowNode *seed;
-
-  if (fs_window_get_loading (window) || fs_graph_widget_get_building (graph_widget ())
-      || graph == NULL || fs_flow_graph_get_n_nodes (graph) == 0)
-    return FALSE;
-  if (seed_id == NULL)
-    return TRUE;
-
-  seed = fs_flow_graph_get_node (graph, fs_flow_graph_get_seed (graph));
-  id = fs_feature_id (seed->layer, seed->site, seed->index);
-  return g_str_equal (id, seed_id);
-}
-
-static void
-wait_for_graph (const char *seed_id)
-{
-  g_autofree char *what = g_strdup_printf ("the graph of %s", seed_id ? seed_id : "any feature");
-
-  gui_wait_until (graph_shown, (gpointer) seed_id, what);
-  gui_wait_for_paint (GTK_WIDGET (graph_widget ()));
 }
 
 static int
@@ -114,7 +68,7 @@ open_folder (const char *path)
 
   fs_window_open_sae_sets (window, &folder, 1);
   g_assert_true (fs_window_get_loading (window));
-  gui_wait_until (load_finished, NULL, "the SAEs to load");
+  gui_wait_until (gui_load_finished, window, "the SAEs to load");
 }
 
 static void
@@ -136,7 +90,7 @@ params_applied (gpointer data)
   FsFlowParams params;
 
   fs_graph_widget_get_params (graph_widget (), &params);
-  return params.t_mlp == 0.3f && params.t_att == 0.3f && graph_shown (data);
+  return params.t_mlp == 0.3f && params.t_att == 0.3f && gui_graph_shown (window, data);
 }
 
 /* ------------------------------------------------------------ tests */
@@ -162,7 +116,7 @@ test_load (void)
   g_assert_cmpstrv (recent, ((const char * const []) { planted, NULL }));
 
   /* A start feature is shown at once, from the top residual layer. */
-  wait_for_graph (NULL);
+  gui_wait_for_graph (window, NULL);
   g_assert_cmpint (fs_flow_graph_get_node (fs_graph_widget_get_graph (graph_widget ()), 0)->layer, <=, 5);
 }
 
@@ -426,6 +380,8 @@ test_context_menu (void)
   popover = gui_find_widget (GTK_WIDGET (graph_widget ()), GTK_TYPE_POPOVER_MENU);
   g_assert_nonnull (gui_find_label (popover, "Copy Feature ID"));
   g_assert_nonnull (gui_find_label (popover, "Add to Steering"));
+  g_assert_nonnull (gui_find_label (popover, "Expand Predecessors"));
+  g_assert_nonnull (gui_find_label (popover, "Expand Successors"));
   gtk_popover_popdown (GTK_POPOVER (popover));
   gui_wait_until (popover_unmapped, NULL, "the context menu to close");
 }
@@ -444,7 +400,7 @@ test_reroot (void)
 
   node_point ("4/res/20", &x, &y);
   gui_pointer_click (GTK_WIDGET (graph_widget ()), x, y, 1, 2);
-  wait_for_graph ("4/res/20");
+  gui_wait_for_graph (window, "4/res/20");
 
   g_object_get (graph_widget (), "feature", &feature, NULL);
   g_assert_cmpstr (feature, ==, "4/res/20");
@@ -455,23 +411,60 @@ test_reroot (void)
 
   /* Back returns to the previous seed. */
   g_action_group_activate_action (G_ACTION_GROUP (window), "back", NULL);
-  wait_for_graph ("5/res/10");
+  gui_wait_for_graph (window, "5/res/10");
   g_action_group_activate_action (G_ACTION_GROUP (window), "forward", NULL);
-  wait_for_graph ("4/res/20");
+  gui_wait_for_graph (window, "4/res/20");
 }
 
 static gboolean
-task_done (gpointer data)
+graph_has_nodes (gpointer data)
 {
-  return *(GAsyncResult **) data != NULL;
+  FsFlowGraph *graph = fs_graph_widget_get_graph (graph_widget ());
+
+  return !fs_graph_widget_get_building (graph_widget ()) && graph != NULL
+         && fs_flow_graph_get_n_nodes (graph) == GPOINTER_TO_UINT (data);
 }
 
+/* Expanding shows what fs_flow_graph_expand gives (checked against NumPy
+ * in tests/flow) for the selected node, keeps the seed and the selection. */
 static void
-export_done_cb (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
+test_expand (void)
 {
-  *(GAsyncResult **) user_data = g_object_ref (result);
+  FsWorkspace *workspace = fs_window_get_workspace (window);
+  static const char * const actions[] = { "graph.expand-predecessors", "graph.expand-successors" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (actions); i++)
+    {
+      FsFlowGraph *graph = fs_graph_widget_get_graph (graph_widget ());
+      int node = node_of ("4/res/20");
+      g_autoptr(FsFlowGraph) expected = NULL;
+      g_autoptr(GError) error = NULL;
+      FsFlowGraph *shown;
+
+      fs_graph_widget_set_selected (graph_widget (), node);
+      expected = fs_flow_graph_expand (graph, fs_workspace_get_set (workspace),
+                                       fs_workspace_get_map (workspace), (guint) node, i == 1,
+                                       FS_FLOW_EXPAND_DEFAULT_K, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (fs_flow_graph_get_n_nodes (expected), >, fs_flow_graph_get_n_nodes (graph));
+
+      g_assert_true (gtk_widget_activate_action (GTK_WIDGET (graph_widget ()), actions[i], NULL));
+      gui_wait_until (graph_has_nodes, GUINT_TO_POINTER (fs_flow_graph_get_n_nodes (expected)),
+                      "the expanded graph");
+      shown = fs_graph_widget_get_graph (graph_widget ());
+      for (guint n = 0; n < fs_flow_graph_get_n_nodes (expected); n++)
+        {
+          const FsFlowNode *want = fs_flow_graph_get_node (expected, n);
+          const FsFlowNode *got = fs_flow_graph_get_node (shown, n);
+
+          g_assert_cmpint (got->layer, ==, want->layer);
+          g_assert_cmpint (got->site, ==, want->site);
+          g_assert_cmpint (got->index, ==, want->index);
+        }
+      g_assert_cmpuint (fs_flow_graph_get_n_edges (shown), ==, fs_flow_graph_get_n_edges (expected));
+      g_assert_cmpint (fs_graph_widget_get_selected (graph_widget ()), ==, node_of ("4/res/20"));
+      g_assert_true (fs_flow_graph_get_node (shown, fs_flow_graph_get_seed (shown))->is_seed);
+    }
 }
 
 static void
@@ -510,8 +503,8 @@ test_export (void)
       g_autofree char *text = NULL;
       gsize length;
 
-      fs_window_export_async (window, formats[i], file, NULL, export_done_cb, &result);
-      gui_wait_until (task_done, &result, "an export");
+      fs_window_export_async (window, formats[i], file, NULL, gui_store_result, &result);
+      gui_wait_for_result (&result, "an export");
       g_assert_true (fs_window_export_finish (window, result, &error));
       g_assert_no_error (error);
 
@@ -572,12 +565,6 @@ test_export (void)
   }
 }
 
-static gboolean
-widget_unmapped (gpointer widget)
-{
-  return !gtk_widget_get_mapped (widget);
-}
-
 /* Without a portal the save dialog is GTK's own, which can be looked at:
  * it proposes a file named for the seed, and cancelling writes nothing. */
 static void
@@ -601,7 +588,7 @@ test_export_dialog (void)
   g_assert_cmpint (gtk_file_chooser_get_action (GTK_FILE_CHOOSER (chooser)), ==, GTK_FILE_CHOOSER_ACTION_SAVE);
   g_assert_cmpstr (gtk_file_chooser_get_current_name (GTK_FILE_CHOOSER (chooser)), ==, "flow-4-res-20.svg");
   gtk_window_close (chooser);
-  gui_wait_until (widget_unmapped, chooser, "the export dialog to close");
+  gui_wait_until (gui_widget_unmapped, chooser, "the export dialog to close");
   g_object_unref (chooser);
 
   /* GTK 4.8's own chooser, closed while it still lists a folder, reports
@@ -613,15 +600,9 @@ test_export_dialog (void)
     {
       g_object_ref (message);
       gtk_window_destroy (message);
-      gui_wait_until (widget_unmapped, message, "GTK's message dialog to close");
+      gui_wait_until (gui_widget_unmapped, message, "GTK's message dialog to close");
       g_object_unref (message);
     }
-}
-
-static gboolean
-toast_says (gpointer data)
-{
-  return gui_find_label (GTK_WIDGET (window), data) != NULL;
 }
 
 static void
@@ -635,7 +616,7 @@ test_bad_folder (void)
   FsFlowGraph *graph = fs_graph_widget_get_graph (graph_widget ());
 
   open_folder (corrupt);
-  gui_wait_until (toast_says, "sae_weights.safetensors", "a toast about the bad file");
+  gui_wait_for_label (GTK_WIDGET (window), "sae_weights.safetensors", "a toast about the bad file");
 
   /* The previous set and graph stay, and the window stays usable. */
   g_assert_true (fs_window_get_workspace (window) == workspace);
@@ -643,58 +624,40 @@ test_bad_folder (void)
   recent_after = g_settings_get_strv (settings, "recent-sae-sets");
   g_assert_cmpstrv (recent_after, recent_before);
   g_assert_true (fs_feature_finder_activate_text (fs_window_get_finder (window), "5/res/10"));
-  wait_for_graph ("5/res/10");
+  gui_wait_for_graph (window, "5/res/10");
+}
+
+static void
+request_graph (guint    round,
+               guint    k,
+               gpointer data)
+{
+  FsFlowParams *params = data;
+
+  params->top_k = 1 + (round + k) % 3;
+  fs_graph_widget_set_params (graph_widget (), params);
+}
+
+static gboolean
+rebuilt_graph_shown (gpointer data)
+{
+  return gui_graph_shown (window, "5/res/10");
 }
 
 /* While graphs build, the main loop must keep ticking (gui_ticker_start). */
 static void
 test_stall (void)
 {
-  gint64 round_gaps[N_STALL_ROUNDS];
-  gint64 median;
-  guint over = 0;
-  GuiTicker ticker;
   FsFlowParams params;
 
   fs_graph_widget_get_params (graph_widget (), &params);
   gui_wait_for_paint (GTK_WIDGET (graph_widget ()));
-
-  gui_ticker_start (&ticker, GTK_WIDGET (window));
-  g_test_message ("renderer %s", G_OBJECT_TYPE_NAME (gtk_native_get_renderer (GTK_NATIVE (window))));
-  for (guint round = 0; round < N_STALL_ROUNDS; round++)
-    {
-      gint64 overall = ticker.max_gap;
-
-      /* Requests that supersede each other, then one that completes. */
-      ticker.max_gap = 0;
-      for (guint k = 0; k < 3; k++)
-        {
-          params.top_k = 1 + (round + k) % 3;
-          fs_graph_widget_set_params (graph_widget (), &params);
-          g_main_context_iteration (NULL, FALSE);
-        }
-      gui_wait_until (graph_shown, "5/res/10", "a rebuilt graph");
-      gui_wait_for_paint (GTK_WIDGET (graph_widget ()));
-      round_gaps[round] = ticker.max_gap;
-      ticker.max_gap = MAX (overall, ticker.max_gap);
-    }
-  gui_ticker_stop (&ticker);
-
-  for (guint round = 0; round < N_STALL_ROUNDS; round++)
-    over += round_gaps[round] >= MAX_TICK_GAP_MS * 1000;
-  median = gui_median (round_gaps, N_STALL_ROUNDS);
-  g_test_message ("main-loop gaps while building, %d rounds: median %.1f ms, longest %.1f ms, "
-                  "%u rounds at %d ms or more (longest frame %.1f ms, layout %.1f ms)",
-                  N_STALL_ROUNDS, median / 1000.0, ticker.max_gap / 1000.0,
-                  over, MAX_TICK_GAP_MS, ticker.max_paint / 1000.0, ticker.max_layout / 1000.0);
-  /* Other people's jobs on a shared 2-core machine can delay one round;
-   * the median says what the app does. */
-  if (g_getenv ("FLOWSCOPE_GUI_STALL_LENIENT") == NULL)
-    g_assert_cmpint (median, <, MAX_TICK_GAP_MS * 1000);
+  gui_check_stall (GTK_WIDGET (graph_widget ()), N_STALL_ROUNDS, request_graph, rebuilt_graph_shown,
+                   &params, "building");
 
   params.top_k = 1;
   fs_graph_widget_set_params (graph_widget (), &params);
-  wait_for_graph ("5/res/10");
+  gui_wait_for_graph (window, "5/res/10");
 }
 
 /* A 494-node graph: laid out in a worker, the base rendered once, hover
@@ -711,9 +674,8 @@ test_large_graph (void)
   guint n;
 
   fs_graph_widget_set_graph (graph_widget (), large);
-  gui_wait_until (graph_shown, NULL, "the large graph");
+  gui_wait_for_graph (window, NULL);
   g_assert_true (fs_graph_widget_get_graph (graph_widget ()) == large);
-  gui_wait_for_paint (GTK_WIDGET (graph_widget ()));
   layout = fs_graph_widget_get_layout (graph_widget ());
   n = fs_graph_layout_get_n_nodes (layout);
   g_assert_cmpuint (n, >=, 450);
@@ -773,10 +735,10 @@ test_demo (void)
       g_test_skip ("the demo is not there (FLOWSCOPE_DEMO_DIR)");
       return;
     }
-  gui_wait_until (load_finished, NULL, "the demo to load");
+  gui_wait_until (gui_load_finished, window, "the demo to load");
   g_assert_nonnull (fs_workspace_get_model (fs_window_get_workspace (window)));
   g_assert_nonnull (fs_workspace_get_labels (fs_window_get_workspace (window)));
-  wait_for_graph (NULL);
+  gui_wait_for_graph (window, NULL);
 
   /* The start feature has a sizeable graph, with labels. */
   graph = fs_graph_widget_get_graph (graph_widget ());
@@ -799,22 +761,16 @@ test_demo (void)
   g_assert_true (g_str_has_prefix (fs_inspector_get_neuronpedia_uri (inspector),
                                    "https://www.neuronpedia.org/flowscope-demo/"));
 
-  if (gui_pointer_available ())
-    gui_pointer_move (GTK_WIDGET (window), 2, 2);
-  /* Earlier tests leave toasts: pictures show the window itself. */
-  gui_dismiss_toasts (GTK_WIDGET (window));
+  /* Earlier tests leave toasts. */
+  gui_clear_for_screenshot (GTK_WIDGET (window));
   g_free (gui_screenshot (GTK_WIDGET (window), "graph-demo.png"));
-
-  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_DARK);
-  gui_wait_for_paint (GTK_WIDGET (window));
-  g_free (gui_screenshot (GTK_WIDGET (window), "graph-demo-dark.png"));
-  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_DEFAULT);
+  gui_screenshot_dark (GTK_WIDGET (window), "graph-demo-dark.png");
 
   /* Label search lists residual features; activating shows the first. */
   fs_feature_finder_set_text (fs_window_get_finder (window), "");
   g_assert_true (fs_feature_finder_activate_text (fs_window_get_finder (window), "computing"));
-  gui_wait_until (search_finished, NULL, "the label search");
-  wait_for_graph (NULL);
+  gui_wait_until (gui_search_finished, window, "the label search");
+  gui_wait_for_graph (window, NULL);
   g_assert_nonnull (gui_find_label (GTK_WIDGET (fs_window_get_finder (window)), "residual features by label"));
   {
     FsFlowGraph *found = fs_graph_widget_get_graph (graph_widget ());
@@ -830,36 +786,20 @@ int
 main (int   argc,
       char *argv[])
 {
-  g_autoptr(GSettings) settings = NULL;
   g_autoptr(GError) error = NULL;
   int ret;
 
   g_test_init (&argc, &argv, NULL);
 
-  if (g_strcmp0 (g_getenv ("GSETTINGS_BACKEND"), "memory") != 0)
-    g_error ("run with GSETTINGS_BACKEND=memory: the tests write settings");
   fixtures = g_strdup (g_getenv ("FLOWSCOPE_FIXTURES"));
   if (fixtures == NULL)
     g_error ("FLOWSCOPE_FIXTURES is not set");
   tmp_dir = g_dir_make_tmp ("flowscope-gui-XXXXXX", &error);
   g_assert_no_error (error);
 
-  /* The tests open fixtures; the demo is opened by its own test. */
-  settings = g_settings_new ("io.github.flowscope.Flowscope");
-  g_settings_set_boolean (settings, "open-demo-on-start", FALSE);
-
-  app = fs_application_new ();
-  g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
-  if (!g_application_register (G_APPLICATION (app), NULL, &error))
-    g_error ("cannot register the application: %s", error->message);
-  g_application_activate (G_APPLICATION (app));
-
-  window = FS_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
-  g_assert_nonnull (window);
-  /* The size the app opens at on a first start (the schema's default). */
-  gtk_window_set_default_size (GTK_WINDOW (window), 1024, 700);
-  gui_wait_until ((GuiPredicate) gtk_widget_get_mapped, window, "the main window");
-  gui_wait_for_paint (GTK_WIDGET (window));
+  /* The tests open fixtures; the demo is opened by its own test. At the
+   * size the app opens at on a first start (the schema's default). */
+  window = gui_app_start (&app, FALSE, 1024, 700);
 
   g_test_add_func ("/graph/load", test_load);
   g_test_add_func ("/graph/finder-errors", test_finder_errors);
@@ -877,6 +817,7 @@ main (int   argc,
   g_test_add_func ("/graph/keyboard", test_keyboard);
   g_test_add_func ("/graph/context-menu", test_context_menu);
   g_test_add_func ("/graph/reroot", test_reroot);
+  g_test_add_func ("/graph/expand", test_expand);
   g_test_add_func ("/graph/export", test_export);
   g_test_add_func ("/graph/export-dialog", test_export_dialog);
   g_test_add_func ("/graph/bad-folder", test_bad_folder);
@@ -887,19 +828,8 @@ main (int   argc,
 run:
   ret = g_test_run ();
 
-  gtk_window_destroy (GTK_WINDOW (window));
-  g_object_unref (app);
-  {
-    g_autoptr(GDir) dir = g_dir_open (tmp_dir, 0, NULL);
-    const char *name;
-
-    while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree char *path = g_build_filename (tmp_dir, name, NULL);
-        g_remove (path);
-      }
-    g_rmdir (tmp_dir);
-  }
+  gui_app_stop (app, window);
+  gui_remove_tree (tmp_dir);
   g_free (tmp_dir);
   g_free (fixtures);
 

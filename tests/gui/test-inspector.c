@@ -10,8 +10,6 @@
 
 #define G_LOG_DOMAIN "test-inspector"
 
-#include "fs-application.h"
-#include "fs-window.h"
 #include "gui-test-util.h"
 #include "logit-lens.h"
 #include "prompt.h"
@@ -36,24 +34,6 @@ static FsWorkspace *
 workspace (void)
 {
   return fs_window_get_workspace (window);
-}
-
-static gboolean
-graph_shown (gpointer data)
-{
-  const char *seed_id = data;
-  FsFlowGraph *graph = fs_graph_widget_get_graph (graph_widget ());
-  g_autofree char *id = NULL;
-  const FsFlowNode *seed;
-
-  if (fs_window_get_loading (window) || fs_graph_widget_get_building (graph_widget ())
-      || graph == NULL || fs_flow_graph_get_n_nodes (graph) == 0)
-    return FALSE;
-  if (seed_id == NULL)
-    return TRUE;
-  seed = fs_flow_graph_get_node (graph, fs_flow_graph_get_seed (graph));
-  id = fs_feature_id (seed->layer, seed->site, seed->index);
-  return g_str_equal (id, seed_id);
 }
 
 static gboolean
@@ -178,12 +158,6 @@ check_inspector (const char *prompt)
                   gtk_label_get_text (GTK_LABEL (inspector_part ("prompt-status"))));
 }
 
-static gboolean
-toast_says (gpointer data)
-{
-  return gui_find_label (GTK_WIDGET (window), data) != NULL;
-}
-
 /* The first chip in the darkest shade, or -1. */
 static int
 darkest_chip (GtkFlowBox *chips)
@@ -206,7 +180,7 @@ test_open_demo (void)
       g_test_skip ("the demo is not there (FLOWSCOPE_DEMO_DIR)");
       return;
     }
-  gui_wait_until (graph_shown, NULL, "the demo's start graph");
+  gui_wait_for_graph (window, NULL);
   g_assert_nonnull (fs_workspace_get_model (workspace ()));
   g_assert_nonnull (fs_workspace_get_tokenizer (workspace ()));
 }
@@ -318,7 +292,7 @@ test_active_on_prompt (void)
       if (g_str_equal (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), residual))
         gtk_widget_activate (GTK_WIDGET (row));
     }
-  gui_wait_until (graph_shown, residual, "the graph of the feature activated");
+  gui_wait_for_graph (window, residual);
   g_assert_cmpstr (fs_inspector_get_feature_id (fs_window_get_inspector (window)), ==, residual);
   /* The list stays for the next pick. */
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (list)));
@@ -366,7 +340,8 @@ test_active_on_prompt (void)
     if (node >= 0)
       g_assert_cmpint (fs_graph_widget_get_selected (graph_widget ()), ==, node);
     else
-      gui_wait_until (toast_says, "is not in the graph shown", "a toast that the feature is not in the graph");
+      gui_wait_for_label (GTK_WIDGET (window), "is not in the graph shown",
+                          "a toast that the feature is not in the graph");
   }
 
   /* A new prompt lists again. */
@@ -381,35 +356,16 @@ int
 main (int   argc,
       char *argv[])
 {
-  g_autoptr(GSettings) settings = NULL;
-  g_autoptr(GError) error = NULL;
   int ret;
 
   g_test_init (&argc, &argv, NULL);
-
-  if (g_strcmp0 (g_getenv ("GSETTINGS_BACKEND"), "memory") != 0)
-    g_error ("run with GSETTINGS_BACKEND=memory: the tests write settings");
-  settings = g_settings_new ("io.github.flowscope.Flowscope");
-  g_settings_set_boolean (settings, "open-demo-on-start", FALSE);
-
-  app = fs_application_new ();
-  g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
-  if (!g_application_register (G_APPLICATION (app), NULL, &error))
-    g_error ("cannot register the application: %s", error->message);
-  g_application_activate (G_APPLICATION (app));
-
-  window = FS_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
-  g_assert_nonnull (window);
-  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 780);
-  gui_wait_until ((GuiPredicate) gtk_widget_get_mapped, window, "the main window");
-  gui_wait_for_paint (GTK_WIDGET (window));
+  window = gui_app_start (&app, FALSE, 1280, 780);
 
   g_test_add_func ("/inspector/open-demo", test_open_demo);
   g_test_add_func ("/inspector/prompt", test_prompt);
   g_test_add_func ("/inspector/active-on-prompt", test_active_on_prompt);
   ret = g_test_run ();
 
-  gtk_window_destroy (GTK_WINDOW (window));
-  g_object_unref (app);
+  gui_app_stop (app, window);
   return ret;
 }

@@ -11,11 +11,8 @@
 
 #define G_LOG_DOMAIN "test-labels"
 
-#include <glib/gstdio.h>
 #include <string.h>
 
-#include "fs-application.h"
-#include "fs-window.h"
 #include "gui-test-util.h"
 
 static FsApplication *app;
@@ -36,45 +33,6 @@ static FsLabels *
 window_labels (void)
 {
   return fs_workspace_get_labels (fs_window_get_workspace (window));
-}
-
-static gboolean
-load_finished (gpointer data)
-{
-  return !fs_window_get_loading (window);
-}
-
-static gboolean
-search_finished (gpointer data)
-{
-  return !fs_feature_finder_get_searching (fs_window_get_finder (window));
-}
-
-/* The graph of @data (a feature id) is shown and nothing is building. */
-static gboolean
-graph_shown (gpointer data)
-{
-  FsFlowGraph *graph = fs_graph_widget_get_graph (graph_widget ());
-  g_autofree char *id = NULL;
-  const FsFlowNode *seed;
-
-  if (fs_window_get_loading (window) || fs_graph_widget_get_building (graph_widget ())
-      || graph == NULL || fs_flow_graph_get_n_nodes (graph) == 0)
-    return FALSE;
-  seed = fs_flow_graph_get_node (graph, fs_flow_graph_get_seed (graph));
-  id = fs_feature_id (seed->layer, seed->site, seed->index);
-  return g_str_equal (id, data);
-}
-
-static const FsFlowNode *
-wait_for_graph (const char *seed_id)
-{
-  g_autofree char *what = g_strdup_printf ("the graph of %s", seed_id);
-  FsFlowGraph *graph;
-
-  gui_wait_until (graph_shown, (gpointer) seed_id, what);
-  graph = fs_graph_widget_get_graph (graph_widget ());
-  return fs_flow_graph_get_node (graph, fs_flow_graph_get_seed (graph));
 }
 
 /* Labels every feature of every planted SAE, by folder name:
@@ -108,13 +66,7 @@ load_labels (const char *path)
 
   fs_window_load_labels (window, file);
   g_assert_true (fs_window_get_loading (window));
-  gui_wait_until (load_finished, NULL, "the labels to load");
-}
-
-static gboolean
-shows_text (gpointer data)
-{
-  return gui_find_label (GTK_WIDGET (window), data) != NULL;
+  gui_wait_until (gui_load_finished, window, "the labels to load");
 }
 
 /* Waits for a toast saying @text, then closes it: the next toast shows
@@ -124,7 +76,7 @@ wait_for_toast (const char *text)
 {
   g_autofree char *what = g_strdup_printf ("a toast saying “%s”", text);
 
-  gui_wait_until (shows_text, (gpointer) text, what);
+  gui_wait_for_label (GTK_WIDGET (window), text, what);
   gui_dismiss_toasts (GTK_WIDGET (window));
 }
 
@@ -163,7 +115,7 @@ test_dialog (void)
   fs_window_open_sae_sets (window, &folder, 1);
   /* Not for SAEs still loading. */
   g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (window), "load-labels"));
-  gui_wait_until (load_finished, NULL, "the SAEs to load");
+  gui_wait_until (gui_load_finished, window, "the SAEs to load");
   g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (window), "load-labels"));
   g_assert_null (window_labels ());
 
@@ -201,7 +153,7 @@ test_load (void)
   FsFeatureFinder *finder = fs_window_get_finder (window);
 
   fs_window_show_feature (window, 5, 10);
-  seed = wait_for_graph ("5/res/10");
+  seed = gui_wait_for_graph (window, "5/res/10");
   g_assert_null (seed->label);
   check_inspector_shows ("No label");
 
@@ -214,15 +166,15 @@ test_load (void)
   g_assert_cmpstr (remembered, ==, good_path);
 
   /* The same feature, rebuilt with its labels. */
-  seed = wait_for_graph ("5/res/10");
+  seed = gui_wait_for_graph (window, "5/res/10");
   g_assert_cmpstr (seed->label, ==, "good label of 5-res #10");
   check_inspector_shows ("good label of 5-res #10");
 
   /* The finder searches the new labels (in a worker) and shows the first. */
   g_assert_true (fs_feature_finder_activate_text (finder, "label of 3-res #42"));
   g_assert_true (fs_feature_finder_get_searching (finder));
-  gui_wait_until (search_finished, NULL, "the label search");
-  seed = wait_for_graph ("3/res/42");
+  gui_wait_until (gui_search_finished, window, "the label search");
+  seed = gui_wait_for_graph (window, "3/res/42");
   g_assert_cmpstr (seed->label, ==, "good label of 3-res #42");
   g_assert_nonnull (gui_find_label (GTK_WIDGET (finder), "1 residual feature by label"));
   g_assert_nonnull (gui_find_label (GTK_WIDGET (finder), "good label of 3-res #42"));
@@ -251,7 +203,7 @@ test_bad_files (void)
   g_assert_true (g_file_set_contents (foreign, "[{\"modelId\": \"gemma-2-2b\", \"layer\": \"12-gemmascope-res-16k\", "
                                                "\"index\": \"1\", \"description\": \"x\"}]", -1, NULL));
   fs_window_show_feature (window, 5, 10);
-  wait_for_graph ("5/res/10");
+  gui_wait_for_graph (window, "5/res/10");
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
@@ -263,7 +215,7 @@ test_bad_files (void)
       g_assert_true (window_labels () == before);
       remembered = remembered_labels ();
       g_assert_cmpstr (remembered, ==, good_path);
-      seed = wait_for_graph ("5/res/10");
+      seed = gui_wait_for_graph (window, "5/res/10");
       g_assert_cmpstr (seed->label, ==, "good label of 5-res #10");
       check_inspector_shows ("good label of 5-res #10");
     }
@@ -284,7 +236,7 @@ test_truncated (void)
   fs_graph_widget_get_params (graph_widget (), &params);
   params.max_nodes = 3;
   fs_graph_widget_set_params (graph_widget (), &params);
-  wait_for_graph ("5/res/10");
+  gui_wait_for_graph (window, "5/res/10");
   graph = fs_graph_widget_get_graph (graph_widget ());
   g_assert_true (fs_flow_graph_is_truncated (graph));
   g_assert_cmpuint (fs_flow_graph_get_n_nodes (graph), ==, 3);
@@ -302,7 +254,7 @@ test_truncated (void)
 
   fs_flow_params_init (&params);
   fs_graph_widget_set_params (graph_widget (), &params);
-  wait_for_graph ("5/res/10");
+  gui_wait_for_graph (window, "5/res/10");
 }
 
 /* Typing starts a search in a worker; the next keystroke cancels it, and
@@ -319,10 +271,10 @@ test_search_superseded (void)
   g_assert_true (fs_feature_finder_get_searching (finder));
   g_assert_true (fs_feature_finder_activate_text (finder, "label of 2-res #7"));
   g_assert_true (fs_feature_finder_get_searching (finder));
-  gui_wait_until (search_finished, NULL, "the last label search");
+  gui_wait_until (gui_search_finished, window, "the last label search");
 
   /* #7 and #70 to #79. */
-  seed = wait_for_graph ("2/res/7");
+  seed = gui_wait_for_graph (window, "2/res/7");
   g_assert_cmpstr (seed->label, ==, "second label of 2-res #7");
   g_assert_nonnull (gui_find_label (GTK_WIDGET (finder), "11 residual features by label"));
   g_assert_null (gui_find_label (GTK_WIDGET (finder), "label of 4-res"));
@@ -344,40 +296,23 @@ test_remembered (void)
 
   g_assert_cmpstr (fs_labels_get_path (window_labels ()), ==, remembered);
   fs_window_open_sae_sets (window, &folder, 1);
-  gui_wait_until (load_finished, NULL, "the SAEs to load again");
+  gui_wait_until (gui_load_finished, window, "the SAEs to load again");
   g_assert_nonnull (window_labels ());
   g_assert_cmpstr (fs_labels_get_path (window_labels ()), ==, remembered);
   g_assert_cmpstr (fs_workspace_get_label (fs_window_get_workspace (window), 1, FS_SITE_MLP, 4),
                    ==, "second label of 1-mlp #4");
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      remove_tree (child);
-    }
-  g_remove (path);
-}
-
 int
 main (int   argc,
       char *argv[])
 {
-  g_autoptr(GSettings) settings = NULL;
   g_autoptr(GError) error = NULL;
   const char *fixtures;
   int ret;
 
   g_test_init (&argc, &argv, NULL);
 
-  if (g_strcmp0 (g_getenv ("GSETTINGS_BACKEND"), "memory") != 0)
-    g_error ("run with GSETTINGS_BACKEND=memory: the tests write settings");
   fixtures = g_getenv ("FLOWSCOPE_FIXTURES");
   if (fixtures == NULL)
     g_error ("FLOWSCOPE_FIXTURES is not set");
@@ -385,21 +320,8 @@ main (int   argc,
   tmp_dir = g_dir_make_tmp ("flowscope-gui-labels-XXXXXX", &error);
   g_assert_no_error (error);
 
-  settings = g_settings_new ("io.github.flowscope.Flowscope");
-  g_settings_set_boolean (settings, "open-demo-on-start", FALSE);
-
-  app = fs_application_new ();
-  g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
-  if (!g_application_register (G_APPLICATION (app), NULL, &error))
-    g_error ("cannot register the application: %s", error->message);
-  g_application_activate (G_APPLICATION (app));
-
-  window = FS_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
-  g_assert_nonnull (window);
   /* Wide enough for the sidebar and the inspector side by side. */
-  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
-  gui_wait_until ((GuiPredicate) gtk_widget_get_mapped, window, "the main window");
-  gui_wait_for_paint (GTK_WIDGET (window));
+  window = gui_app_start (&app, FALSE, 1280, 800);
 
   g_test_add_func ("/labels/dialog", test_dialog);
   g_test_add_func ("/labels/load", test_load);
@@ -409,9 +331,8 @@ main (int   argc,
   g_test_add_func ("/labels/remembered", test_remembered);
   ret = g_test_run ();
 
-  gtk_window_destroy (GTK_WINDOW (window));
-  g_object_unref (app);
-  remove_tree (tmp_dir);
+  gui_app_stop (app, window);
+  gui_remove_tree (tmp_dir);
   g_free (tmp_dir);
   g_free (planted);
   g_free (good_path);

@@ -15,17 +15,13 @@
 #define G_LOG_DOMAIN "test-steering"
 
 #include <cjson/cJSON.h>
-#include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
 
-#include "fs-application.h"
-#include "fs-window.h"
 #include "gui-test-util.h"
 
-/* Main-loop stall budget while text is generated (see test_stall). */
-#define MAX_TICK_GAP_MS 50
-#define N_STALL_ROUNDS  8
+/* Rounds of the stall check while text is generated (see test_stall). */
+#define N_STALL_ROUNDS 8
 /* A strength that changes any demo text: 50 typical activations. */
 #define STRONG 50.0
 
@@ -46,15 +42,6 @@ static FsTextComparison *
 comparison (void)
 {
   return fs_steering_panel_get_comparison (panel ());
-}
-
-static gboolean
-demo_graph_shown (gpointer data)
-{
-  FsGraphWidget *graph = fs_window_get_graph_widget (window);
-
-  return !fs_window_get_loading (window) && fs_window_get_workspace (window) != NULL
-         && !fs_graph_widget_get_building (graph) && fs_graph_widget_get_graph (graph) != NULL;
 }
 
 static gboolean
@@ -174,7 +161,7 @@ test_add (void)
   GtkWidget *button;
   int node, other;
 
-  gui_wait_until (demo_graph_shown, NULL, "the demo and its graph");
+  gui_wait_for_graph (window, NULL);
   if (skip_without_demo ())
     return;
   g_assert_false (gtk_widget_get_visible (GTK_WIDGET (panel ())));
@@ -369,20 +356,6 @@ test_graph_strategy (void)
   g_assert_cmpstr (baseline, !=, steered);
 }
 
-static gboolean
-task_done (gpointer data)
-{
-  return *(GAsyncResult **) data != NULL;
-}
-
-static void
-export_done_cb (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
 static char *
 export (const char *format,
         const char *name)
@@ -393,8 +366,8 @@ export (const char *format,
   g_autoptr(GError) error = NULL;
   char *contents = NULL;
 
-  fs_steering_panel_export_async (panel (), format, file, NULL, export_done_cb, &result);
-  gui_wait_until (task_done, &result, "the export");
+  fs_steering_panel_export_async (panel (), format, file, NULL, gui_store_result, &result);
+  gui_wait_for_result (&result, "the export");
   g_assert_true (fs_steering_panel_export_finish (panel (), result, &error));
   g_assert_no_error (error);
   g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
@@ -477,20 +450,22 @@ test_screenshot (void)
   fs_window_set_prompt (window, "It is");
   fs_steering_panel_generate (panel ());
   wait_for_generation ();
-  if (gui_pointer_available ())
-    gui_pointer_move (GTK_WIDGET (window), 2, 2);
-  gui_dismiss_toasts (GTK_WIDGET (window));
+  gui_clear_for_screenshot (GTK_WIDGET (window));
   path = gui_screenshot (GTK_WIDGET (window), "steering.png");
   if (path == NULL)
     {
       g_test_skip ("FLOWSCOPE_SCREENSHOT_DIR is not set");
       return;
     }
+  gui_screenshot_dark (GTK_WIDGET (window), "steering-dark.png");
+}
 
-  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_DARK);
-  gui_wait_for_paint (GTK_WIDGET (window));
-  g_free (gui_screenshot (GTK_WIDGET (window), "steering-dark.png"));
-  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_DEFAULT);
+static void
+request_generation (guint    round,
+                    guint    k,
+                    gpointer data)
+{
+  fs_steering_panel_generate (panel ());
 }
 
 /* While text is generated and streamed, the main loop keeps ticking:
@@ -498,82 +473,29 @@ test_screenshot (void)
 static void
 test_stall (void)
 {
-  gint64 round_gaps[N_STALL_ROUNDS];
-  gint64 median;
-  GuiTicker ticker;
-  guint over = 0;
-
   if (skip_without_demo ())
     return;
   fs_steering_row_set_value (fs_steering_panel_get_row (panel (), 0), STRONG);
   gui_wait_for_paint (GTK_WIDGET (window));
-
-  gui_ticker_start (&ticker, GTK_WIDGET (window));
-  g_test_message ("renderer %s", G_OBJECT_TYPE_NAME (gtk_native_get_renderer (GTK_NATIVE (window))));
-  for (guint round = 0; round < N_STALL_ROUNDS; round++)
-    {
-      gint64 overall = ticker.max_gap;
-
-      ticker.max_gap = 0;
-      for (guint k = 0; k < 3; k++)
-        {
-          fs_steering_panel_generate (panel ());
-          g_main_context_iteration (NULL, FALSE);
-        }
-      wait_for_generation ();
-      gui_wait_for_paint (GTK_WIDGET (window));
-      round_gaps[round] = ticker.max_gap;
-      ticker.max_gap = MAX (overall, ticker.max_gap);
-    }
-  gui_ticker_stop (&ticker);
-
-  for (guint round = 0; round < N_STALL_ROUNDS; round++)
-    {
-      over += round_gaps[round] >= MAX_TICK_GAP_MS * 1000;
-      g_test_message ("round %u: longest gap %.1f ms", round, round_gaps[round] / 1000.0);
-    }
-  median = gui_median (round_gaps, N_STALL_ROUNDS);
-  g_test_message ("main-loop gaps while generating, %d rounds: median %.1f ms, longest %.1f ms, "
-                  "%u rounds at %d ms or more (longest frame %.1f ms, layout %.1f ms)",
-                  N_STALL_ROUNDS, median / 1000.0, ticker.max_gap / 1000.0,
-                  over, MAX_TICK_GAP_MS, ticker.max_paint / 1000.0, ticker.max_layout / 1000.0);
-  /* As in test-graph: the median says what the app does on a shared
-   * machine, and GL on Xvfb only reports. */
-  if (g_getenv ("FLOWSCOPE_GUI_STALL_LENIENT") == NULL)
-    g_assert_cmpint (median, <, MAX_TICK_GAP_MS * 1000);
+  gui_check_stall (GTK_WIDGET (window), N_STALL_ROUNDS, request_generation, generation_finished,
+                   NULL, "generating");
 }
 
 int
 main (int   argc,
       char *argv[])
 {
-  g_autoptr(GSettings) settings = NULL;
   g_autoptr(GError) error = NULL;
   int ret;
 
   g_test_init (&argc, &argv, NULL);
 
-  if (g_strcmp0 (g_getenv ("GSETTINGS_BACKEND"), "memory") != 0)
-    g_error ("run with GSETTINGS_BACKEND=memory: the tests write settings");
   tmp_dir = g_dir_make_tmp ("flowscope-steering-XXXXXX", &error);
   g_assert_no_error (error);
 
-  /* Started as users start it: on the demo. */
-  settings = g_settings_new ("io.github.flowscope.Flowscope");
-  g_settings_set_boolean (settings, "open-demo-on-start", TRUE);
-
-  app = fs_application_new ();
-  g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
-  if (!g_application_register (G_APPLICATION (app), NULL, &error))
-    g_error ("cannot register the application: %s", error->message);
-  g_application_activate (G_APPLICATION (app));
-
-  window = FS_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
-  g_assert_nonnull (window);
-  /* The size the app opens at on a first start (the schema's default). */
-  gtk_window_set_default_size (GTK_WINDOW (window), 1024, 700);
-  gui_wait_until ((GuiPredicate) gtk_widget_get_mapped, window, "the main window");
-  gui_wait_for_paint (GTK_WIDGET (window));
+  /* Started as users start it: on the demo, at the size the app opens at
+   * on a first start (the schema's default). */
+  window = gui_app_start (&app, TRUE, 1024, 700);
 
   g_test_add_func ("/steering/add", test_add);
   /* The stall check alone (meson runs it on the Cairo renderer). */
@@ -593,19 +515,8 @@ main (int   argc,
 run:
   ret = g_test_run ();
 
-  gtk_window_destroy (GTK_WINDOW (window));
-  g_object_unref (app);
-  {
-    g_autoptr(GDir) dir = g_dir_open (tmp_dir, 0, NULL);
-    const char *name;
-
-    while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree char *path = g_build_filename (tmp_dir, name, NULL);
-        g_remove (path);
-      }
-    g_rmdir (tmp_dir);
-  }
+  gui_app_stop (app, window);
+  gui_remove_tree (tmp_dir);
   g_free (tmp_dir);
   g_free (steered_id);
 

@@ -8,18 +8,10 @@
 
 #include <glib/gstdio.h>
 
-#include "fs-application.h"
-#include "fs-window.h"
 #include "gui-test-util.h"
 
 static FsApplication *app;
 static FsWindow *window;
-
-static gboolean
-is_unmapped (gpointer widget)
-{
-  return !gtk_widget_get_mapped (widget);
-}
 
 /* The content stack, reached through the toast overlay around it: other
  * widgets in the window have stacks of their own inside. */
@@ -97,7 +89,7 @@ test_about (void)
 
   g_object_ref (about);
   gtk_window_close (about);
-  gui_wait_until (is_unmapped, GTK_WIDGET (about), "the about window to close");
+  gui_wait_until (gui_widget_unmapped, GTK_WIDGET (about), "the about window to close");
   g_object_unref (about);
   g_assert_null (gui_find_toplevel (ADW_TYPE_ABOUT_WINDOW));
 }
@@ -116,7 +108,7 @@ test_shortcuts (void)
 
   g_object_ref (shortcuts);
   gtk_window_close (shortcuts);
-  gui_wait_until (is_unmapped, GTK_WIDGET (shortcuts), "the shortcuts window to close");
+  gui_wait_until (gui_widget_unmapped, GTK_WIDGET (shortcuts), "the shortcuts window to close");
   g_object_unref (shortcuts);
 }
 
@@ -140,7 +132,7 @@ check_folder_chooser (const char *action,
   g_assert_cmpint (gtk_file_chooser_get_select_multiple (GTK_FILE_CHOOSER (chooser)), ==, multiple);
 
   gtk_window_close (chooser);
-  gui_wait_until (is_unmapped, GTK_WIDGET (chooser), "the folder chooser to close");
+  gui_wait_until (gui_widget_unmapped, GTK_WIDGET (chooser), "the folder chooser to close");
   g_object_unref (chooser);
 }
 
@@ -158,12 +150,6 @@ test_open_dialogs (void)
 
   /* Cancelling changes nothing. */
   g_assert_cmpstr (gtk_stack_get_visible_child_name (find_content_stack ()), ==, "empty");
-}
-
-static gboolean
-not_loading (gpointer widget)
-{
-  return !fs_window_get_loading (FS_WINDOW (widget));
 }
 
 static gboolean
@@ -188,13 +174,13 @@ test_open_missing_folders (void)
   fs_window_open_sae_sets (window, folders, G_N_ELEMENTS (folders));
   g_assert_true (fs_window_get_loading (window));
   g_assert_cmpstr (gtk_stack_get_visible_child_name (find_content_stack ()), ==, "loading");
-  gui_wait_until (not_loading, GTK_WIDGET (window), "the SAEs to fail to load");
+  gui_wait_until (gui_load_finished, window, "the SAEs to fail to load");
   gui_wait_until (shows_not_found, GTK_WIDGET (window), "a toast naming the folder");
   recent = g_settings_get_strv (settings, "recent-sae-sets");
   g_assert_cmpstrv (recent, ((const char * const []) { NULL }));
 
   fs_window_open_model (window, model);
-  gui_wait_until (not_loading, GTK_WIDGET (window), "the model to fail to load");
+  gui_wait_until (gui_load_finished, window, "the model to fail to load");
   recent_model = g_settings_get_string (settings, "recent-model");
   g_assert_cmpstr (recent_model, ==, "");
 
@@ -215,7 +201,7 @@ test_close_saves_size (void)
   gui_wait_for_paint (GTK_WIDGET (window));
 
   gtk_window_close (GTK_WINDOW (window));
-  gui_wait_until (is_unmapped, GTK_WIDGET (window), "the main window to close");
+  gui_wait_until (gui_widget_unmapped, GTK_WIDGET (window), "the main window to close");
   window = NULL;
 
   g_assert_cmpint (g_settings_get_int (settings, "window-width"), ==, 900);
@@ -251,32 +237,11 @@ int
 main (int   argc,
       char *argv[])
 {
-  g_autoptr(GError) error = NULL;
   int ret;
 
   g_test_init (&argc, &argv, NULL);
-
-  if (g_strcmp0 (g_getenv ("GSETTINGS_BACKEND"), "memory") != 0)
-    g_error ("run with GSETTINGS_BACKEND=memory: the tests write settings");
-
-  /* The demo opens in test-graph. */
-  {
-    g_autoptr(GSettings) settings = g_settings_new ("io.github.flowscope.Flowscope");
-
-    g_settings_set_boolean (settings, "open-demo-on-start", FALSE);
-  }
-
-  app = fs_application_new ();
-  /* Never hand the work to a Flowscope already running on the session bus. */
-  g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
-  if (!g_application_register (G_APPLICATION (app), NULL, &error))
-    g_error ("cannot register the application: %s", error->message);
-  g_application_activate (G_APPLICATION (app));
-
-  window = FS_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
-  g_assert_nonnull (window);
-  gui_wait_until ((GuiPredicate) gtk_widget_get_mapped, GTK_WIDGET (window), "the main window");
-  gui_wait_for_paint (GTK_WIDGET (window));
+  /* The demo opens in test-graph; the window opens at its own size. */
+  window = gui_app_start (&app, FALSE, 0, 0);
 
   g_test_add_func ("/window/empty-state", test_empty_state);
   g_test_add_func ("/window/actions", test_actions);
@@ -290,9 +255,7 @@ main (int   argc,
 
   ret = g_test_run ();
 
-  if (window != NULL)
-    gtk_window_destroy (GTK_WINDOW (window));
-  g_object_unref (app);
+  gui_app_stop (app, window);
 
   return ret;
 }
