@@ -347,6 +347,11 @@ bad("cfg-bad-normalisation", "unsupported normalize_activations",
     {"cfg.json": good_cfg(normalize_activations="whiten"), "sae_weights.safetensors": weights_file()})
 bad("cfg-topk-without-k", "needs 0 < k <= d_sae",
     {"cfg.json": good_cfg(architecture="topk"), "sae_weights.safetensors": weights_file()})
+bad("cfg-bad-seqpos-slice", "seqpos_slice is not a slice",
+    {"cfg.json": good_cfg(metadata={"sae_lens_version": "6.0.0",
+                                    "hook_name": "blocks.1.hook_resid_post",
+                                    "seqpos_slice": ["1", None]}),
+     "sae_weights.safetensors": weights_file()})
 bad("weights-missing", "sae_weights.safetensors", {"cfg.json": good_cfg()})
 bad("weights-corrupt", "sae_weights.safetensors", {"cfg.json": good_cfg(),
                                                    "sae_weights.safetensors": b"\x05\x00"})

@@ -41,11 +41,19 @@ def check_feature(label, args, p, z, margin, index):
                   f"{label} {feature_id(p, index)} token {t}: {a} != {float(z[t, index])}")
 
 
-def check_active(label, got, p, z, margin, skip_first):
-    """The features listed for this SAE are its TOP largest maxima."""
+def seqpos_start(folder):
+    """Where the SAE's training positions start (SAELens seqpos_slice)."""
+    cfg = json.load(open(os.path.join(folder, "cfg.json")))
+    start = (cfg.get("metadata", cfg).get("seqpos_slice") or [None])[0]
+    return start if start is not None and start >= 0 else 0
+
+
+def check_active(label, got, p, z, margin, skip):
+    """The features listed for this SAE are its TOP largest maxima over the
+    positions it ranks: from its seqpos_slice start, past a leading BOS."""
     prefix = feature_id(p, 0)[:-1]
     listed = [f for f in got if f["id"].startswith(prefix)]
-    rows = z[1:] if skip_first else z
+    rows = z[skip:]
     peak = rows.max(0).values
     order = torch.sort(peak, descending=True).values
     n_active = int((peak > 0).sum())
@@ -54,11 +62,12 @@ def check_active(label, got, p, z, margin, skip_first):
     for r, f in enumerate(listed):
         index = int(f["id"].split("/")[-1])
         t = f["position"]
-        stable = bool((margin[int(skip_first):, index] > MARGIN).all())
-        check(t >= int(skip_first) and f["activation"] > 0, f"{label} {f}: position, sign")
+        stable = bool((margin[skip:, index] > MARGIN).all())
+        check(t >= skip and f["activation"] > 0, f"{label} {f}: position, sign")
         check(not stable or (close(f["activation"], float(peak[index]), scale)
                              and close(f["activation"], float(z[t, index]), scale)),
-              f"{label} {f}: reference max {float(peak[index])} at {int(rows[:, index].argmax())}")
+              f"{label} {f}: reference max {float(peak[index])} at "
+              f"{skip + int(rows[:, index].argmax())}")
         check(not stable or close(f["activation"], float(order[r]), scale),
               f"{label} {f}: rank {r} of the reference is {float(order[r])}")
 
@@ -74,7 +83,8 @@ def check_prompt(label, model, saes, names, args, tokens, skip_first):
         if index is None:   # the most active feature of this SAE
             index = int(z.max(0).values.argmax())
         check_feature(label, ["--model", model, "--saes", saes, *args], p, z, margin, index)
-        check_active(label, got.get("features", []), p, z, margin, skip_first)
+        skip = max(int(skip_first), seqpos_start(os.path.join(saes, name)))
+        check_active(label, got.get("features", []), p, z, margin, skip)
 
 
 expected = json.load(open(os.path.join(FIXTURES, "steer", "expected.json")))

@@ -37,6 +37,7 @@ fs_prompt_feature_activations (FsModel *model, const FsModelRunOptions *run_opti
 /* Every feature's largest activation over the prompt, and where. */
 typedef struct {
   FsSae   *sae;
+  int64_t  first;      /* positions before it are left out (seqpos_slice) */
   int32_t  bos;        /* left out at position 0; -1 when none */
   float   *max;        /* [d_sae], 0 until active */
   int64_t *position;   /* [d_sae] */
@@ -60,7 +61,7 @@ peak_hook (const FsHookBlock *block, gpointer user_data)
   fs_sae_encode (peak->sae, block->data, n, z);
   for (int64_t t = 0; t < n; t++)
     {
-      if (block->pos0 + t == 0 && block->tokens[t] == peak->bos)
+      if (block->pos0 + t < peak->first || (block->pos0 + t == 0 && block->tokens[t] == peak->bos))
         continue;
       for (int64_t i = 0; i < d_sae; i++)
         if (z[t * d_sae + i] > peak->max[i])
@@ -118,6 +119,7 @@ fs_prompt_active_features (FsSaeSet *set, FsModel *model, const FsModelRunOption
         continue;
       peak = g_new0 (Peak, 1);
       peak->sae = sae;
+      peak->first = fs_sae_get_seqpos_start (sae);
       peak->bos = (int32_t) bos;
       peak->max = g_new0 (float, (size_t) fs_sae_get_d_sae (sae));
       peak->position = g_new0 (int64_t, (size_t) fs_sae_get_d_sae (sae));

@@ -29,7 +29,9 @@ typedef struct {
  * activation over the prompt, active ones only (> 0), as FsActiveFeature:
  * SAEs in set order, then by activation, largest first (ties: lower index).
  * A first token that is the model's BOS is left out: it is an attention
- * sink, not the prompt's content, and SAEs are usually trained without it.
+ * sink, not the prompt's content, and SAEs are usually trained without it;
+ * so are positions before the SAE's seqpos_slice start, which it never
+ * saw (the demo's SAEs skip position 0, where activations run large).
  * SAEs whose site has no hook (MLP or attention on the embedding) are
  * skipped; one that does not fit the model fails the call. */
 GArray  *fs_prompt_active_features (FsSaeSet *set, FsModel *model,

@@ -19,6 +19,7 @@ struct _FsSae {
   gboolean         apply_b_dec_to_input;
   gboolean         rescale_acts_by_decoder_norm;
   int              average_l0;
+  int64_t          seqpos_start;
   char            *neuronpedia_id;
   GPtrArray       *warnings;          /* NULL-terminated char* */
 

@@ -62,6 +62,31 @@ parse_normalization (const char *path, const cJSON *cfg, FsNormalization *out,
   return FALSE;
 }
 
+/* seqpos_slice: null, or [start, end(, step)] of integers or nulls, a
+ * Python slice. Only a non-negative start can be applied to a prompt. */
+static gboolean
+parse_seqpos_start (FsSae *sae, const char *path, const cJSON *meta, GError **error)
+{
+  const cJSON *slice = cJSON_GetObjectItemCaseSensitive (meta, "seqpos_slice");
+  const cJSON *start = cJSON_GetArrayItem (slice, 0);
+
+  if (slice == NULL || cJSON_IsNull (slice) || start == NULL || cJSON_IsNull (start))
+    return TRUE;
+  if (!cJSON_IsArray (slice) || !cJSON_IsNumber (start)
+      || start->valuedouble != (double) (int64_t) start->valuedouble)
+    {
+      g_set_error (error, FS_ERROR, FS_ERROR_INVALID,
+                   "%s: seqpos_slice is not a slice [start, end] of integers or nulls", path);
+      return FALSE;
+    }
+  if (start->valuedouble < 0)
+    fs_sae_add_warning (sae, "%s: seqpos_slice starts from the end (%g): every position is "
+                        "used", path, start->valuedouble);
+  else
+    sae->seqpos_start = (int64_t) MIN (start->valuedouble, (double) G_MAXINT32);
+  return TRUE;
+}
+
 /* Version 6 nests the hook under "metadata"; earlier versions are flat. */
 static gboolean
 is_version_6 (const cJSON *cfg)
@@ -142,7 +167,8 @@ fs_sae_new_from_saelens_config (const char *path, const char *json, gsize length
       || !fs_json_get_int (path, cfg, "d_sae", 1, MAX_DIM, &d_sae, error)
       || !fs_json_get_bool (path, cfg, "apply_b_dec_to_input", &sae->apply_b_dec_to_input,
                             error)
-      || !parse_normalization (path, cfg, &sae->normalization, error))
+      || !parse_normalization (path, cfg, &sae->normalization, error)
+      || !parse_seqpos_start (sae, path, meta, error))
     return NULL;
 
   if (d_in == 0 || d_sae == 0)

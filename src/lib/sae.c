@@ -162,6 +162,7 @@ FsNormalization fs_sae_get_normalization (FsSae *sae) { return sae->normalizatio
 gboolean fs_sae_get_apply_b_dec_to_input (FsSae *sae) { return sae->apply_b_dec_to_input; }
 int fs_sae_get_average_l0 (FsSae *sae) { return sae->average_l0; }
 const char *fs_sae_get_neuronpedia_id (FsSae *sae) { return sae->neuronpedia_id; }
+int64_t fs_sae_get_seqpos_start (FsSae *sae) { return sae->seqpos_start; }
 FsMatrixView fs_sae_get_encoder (FsSae *sae) { return sae->encoder; }
 FsMatrixView fs_sae_get_decoder (FsSae *sae) { return sae->decoder; }
 const float *fs_sae_get_threshold (FsSae *sae) { return sae->threshold; }

@@ -93,6 +93,9 @@ FsNormalization fs_sae_get_normalization (FsSae *sae);
 gboolean        fs_sae_get_apply_b_dec_to_input (FsSae *sae);
 /* Gemma Scope average_l0_N; -1 when the format does not say. */
 int             fs_sae_get_average_l0 (FsSae *sae);
+/* The first token position the SAE was trained on (SAELens seqpos_slice;
+ * 0 when it does not say): earlier positions are outside what it saw. */
+int64_t         fs_sae_get_seqpos_start (FsSae *sae);
 /* Neuronpedia source id ("gemma-2-2b/12-gemmascope-res-16k") or NULL. */
 const char     *fs_sae_get_neuronpedia_id (FsSae *sae);
 /* Things a user should know about this SAE (unfolded normalisation, ...). */
