@@ -11,55 +11,16 @@
 #include <glib/gi18n.h>
 #include <math.h>
 
-#include "fs-background.h"
 #include "fs-error.h"
 #include "fs-export.h"
+#include "fs-generation.h"
 #include "fs-steering-panel.h"
 #include "prompt.h"
-#include "steer-compare.h"
 #include "steer-report.h"
 #include "theme.h"
 
 /* The activation prompt of the paper's steering experiments. */
 #define DEFAULT_PROMPT "I think "
-
-typedef struct _Generation Generation;
-
-/* Tokens travel from a worker to the main loop through a queue, drained
- * by one idle callback at a time, so that they arrive in order and a
- * burst of them costs one main-loop dispatch. */
-typedef struct {
-  Generation *generation;
-  gboolean    steered;
-  GMutex      lock;
-  GArray     *pending;     /* int32_t, generated and not yet shown */
-  gboolean    scheduled;   /* a drain is queued */
-} Stream;
-
-/* One baseline-and-steered request; shared by its two workers, refcounted
- * (g_atomic_rc_box). Everything but the streams' queues is written on the
- * main thread only; the workers read what was set before they started. */
-struct _Generation
-{
-  FsSteeringPanel  *panel;        /* not owned: valid until cancelled */
-  GCancellable     *cancellable;
-  FsWorkspace      *workspace;
-  FsSteering       *steering;
-  int32_t          *prompt;
-  gsize             n_prompt;
-  FsSamplerParams   params;
-  FsGenerateOptions options;
-  Stream            streams[2];   /* baseline, steered */
-  FsSteerReport    *report;       /* the runs are filled in as they finish */
-  guint             n_finished;
-};
-
-/* What a worker hands back. */
-typedef struct {
-  FsSteerRun  run;
-  char       *text;
-  double     *theme_probabilities;
-} RunResult;
 
 struct _FsSteeringPanel
 {
@@ -67,7 +28,7 @@ struct _FsSteeringPanel
 
   FsWorkspace      *workspace;
   char             *prompt;
-  Generation       *generation;   /* the latest request, finished or not */
+  FsGeneration     *generation;   /* the latest request, finished or not */
   gboolean          generating;
 
   /* Template widgets */
@@ -131,52 +92,6 @@ workspace_typical (FsWorkspace *workspace,
 /* ------------------------------------------------------------ generations */
 
 static void
-generation_clear (gpointer data)
-{
-  Generation *generation = data;
-
-  g_clear_object (&generation->cancellable);
-  g_clear_pointer (&generation->workspace, fs_workspace_unref);
-  g_clear_pointer (&generation->steering, fs_steering_unref);
-  g_clear_pointer (&generation->prompt, g_free);
-  g_clear_pointer (&generation->report, fs_steer_report_free);
-  for (guint i = 0; i < G_N_ELEMENTS (generation->streams); i++)
-    {
-      g_mutex_clear (&generation->streams[i].lock);
-      g_array_unref (generation->streams[i].pending);
-    }
-}
-
-static void
-generation_unref (Generation *generation)
-{
-  g_atomic_rc_box_release_full (generation, generation_clear);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Generation, generation_unref)
-
-static void
-stream_release (gpointer data)
-{
-  generation_unref (((Stream *) data)->generation);
-}
-
-static gboolean
-generation_is_current (Generation *generation)
-{
-  return !g_cancellable_is_cancelled (generation->cancellable);
-}
-
-static void
-run_result_free (RunResult *result)
-{
-  fs_steer_run_clear (&result->run);
-  g_free (result->text);
-  g_free (result->theme_probabilities);
-  g_free (result);
-}
-
-static void
 set_generating (FsSteeringPanel *self,
                 gboolean         generating)
 {
@@ -192,8 +107,7 @@ fs_steering_panel_has_result (FsSteeringPanel *self)
 {
   g_return_val_if_fail (FS_IS_STEERING_PANEL (self), FALSE);
 
-  return self->generation != NULL && self->generation->n_finished == G_N_ELEMENTS (self->generation->streams)
-         && generation_is_current (self->generation);
+  return self->generation != NULL && fs_generation_is_complete (self->generation);
 }
 
 static void
@@ -212,185 +126,85 @@ cancel_generation (FsSteeringPanel *self)
 {
   if (self->generation == NULL)
     return;
-  g_cancellable_cancel (self->generation->cancellable);
-  g_clear_pointer (&self->generation, generation_unref);
+  fs_generation_cancel (self->generation);
+  g_clear_pointer (&self->generation, fs_generation_unref);
   set_generating (self, FALSE);
   update_actions (self);
 }
 
-/* Main thread: shows what a worker has queued. */
-static void
-drain (Stream *stream)
-{
-  Generation *generation = stream->generation;
-  g_autoptr(GArray) tokens = NULL;
-
-  g_mutex_lock (&stream->lock);
-  tokens = g_steal_pointer (&stream->pending);
-  stream->pending = g_array_new (FALSE, FALSE, sizeof (int32_t));
-  stream->scheduled = FALSE;
-  g_mutex_unlock (&stream->lock);
-
-  if (!generation_is_current (generation))
-    return;
-  for (guint i = 0; i < tokens->len; i++)
-    fs_text_comparison_append (generation->panel->comparison, stream->steered,
-                               g_array_index (tokens, int32_t, i));
-}
-
-static gboolean
-drain_cb (gpointer user_data)
-{
-  drain (user_data);
-  return G_SOURCE_REMOVE;
-}
-
-/* Worker thread: each token as it is chosen. */
-static gboolean
-stream_token (int32_t  token,
-              gpointer user_data)
-{
-  Stream *stream = user_data;
-  Generation *generation = stream->generation;
-
-  g_mutex_lock (&stream->lock);
-  g_array_append_val (stream->pending, token);
-  if (!stream->scheduled)
-    {
-      stream->scheduled = TRUE;
-      g_atomic_rc_box_acquire (generation);
-      /* Not g_main_context_invoke: with the main loop between iterations
-       * it would run the drain here, on this thread. */
-      g_idle_add_full (G_PRIORITY_DEFAULT, drain_cb, stream, stream_release);
-    }
-  g_mutex_unlock (&stream->lock);
-
-  return !g_cancellable_is_cancelled (generation->cancellable);
-}
-
-static void
-generate_thread (GTask        *task,
-                 gpointer      source_object,
-                 gpointer      task_data,
-                 GCancellable *cancellable)
-{
-  Stream *stream = task_data;
-  Generation *generation = stream->generation;
-  FsTokenizer *tokenizer = fs_workspace_get_tokenizer (generation->workspace);
-  FsThemeClassifier *classifier = workspace_classifier (generation->workspace);
-  RunResult *result = g_new0 (RunResult, 1);
-  g_autofree char *bytes = NULL;
-  GError *error = NULL;
-  const int32_t *ids;
-  gsize length;
-  guint n;
-
-  if (!fs_steer_run_generate (fs_workspace_get_model (generation->workspace), NULL,
-                              generation->steering, stream->steered, &generation->params,
-                              generation->prompt, generation->n_prompt, &generation->options,
-                              stream_token, stream, &result->run, cancellable, &error))
-    {
-      run_result_free (result);
-      g_task_return_error (task, error);
-      return;
-    }
-
-  ids = (const int32_t *) result->run.tokens->data;
-  n = result->run.tokens->len;
-  /* With its length: a NUL byte becomes U+FFFD, as the view shows it. */
-  bytes = fs_tokenizer_decode (tokenizer, ids, n, &length);
-  result->text = g_utf8_make_valid (bytes, length);
-  if (classifier != NULL)
-    {
-      g_autoptr(FsThemeScores) scores = fs_theme_classifier_score (classifier, ids, n);
-
-      result->theme_probabilities = g_memdup2 (scores->probabilities,
-                                               fs_theme_classifier_get_n_classes (classifier) * sizeof (double));
-    }
-  g_task_return_pointer (task, result, (GDestroyNotify) run_result_free);
-}
-
 /* "Perplexity 41.20 · KL 0.113 · scripture 93%" */
 static char *
-run_summary (Generation       *generation,
-             const RunResult  *result)
+run_summary (FsSteeringPanel        *self,
+             const FsSteerReportRun *run)
 {
-  FsThemeClassifier *classifier = workspace_classifier (generation->workspace);
+  FsThemeClassifier *classifier = workspace_classifier (self->workspace);
   GString *summary = g_string_new (NULL);
 
-  if (isfinite (result->run.perplexity))
-    g_string_append_printf (summary, _("Perplexity %.2f"), result->run.perplexity);
+  if (isfinite (run->perplexity))
+    g_string_append_printf (summary, _("Perplexity %.2f"), run->perplexity);
   else
     g_string_append (summary, _("No perplexity: nothing was generated"));
-  if (isfinite (result->run.kl_mean))
+  if (isfinite (run->kl_mean))
     {
       g_string_append (summary, " · ");
       /* Translators: the mean per-token KL divergence of the steered model from the unsteered one */
-      g_string_append_printf (summary, _("KL %.3f"), result->run.kl_mean);
+      g_string_append_printf (summary, _("KL %.3f"), run->kl_mean);
     }
-  if (classifier != NULL && result->theme_probabilities != NULL)
+  if (classifier != NULL && run->theme_probabilities != NULL)
     {
       guint best = 0;
 
       for (guint c = 1; c < fs_theme_classifier_get_n_classes (classifier); c++)
-        if (result->theme_probabilities[c] > result->theme_probabilities[best])
+        if (run->theme_probabilities[c] > run->theme_probabilities[best])
           best = c;
       g_string_append (summary, " · ");
       /* Translators: a theme class and how probable it is, "scripture 93%" */
       g_string_append_printf (summary, _("%s %.0f%%"), fs_theme_classifier_get_class (classifier, best),
-                              100 * result->theme_probabilities[best]);
+                              100 * run->theme_probabilities[best]);
     }
   return g_string_free (summary, FALSE);
 }
 
 static void
-generate_done_cb (GObject      *object,
-                  GAsyncResult *result,
-                  gpointer      user_data)
+generation_token_cb (gboolean steered,
+                     int32_t  token,
+                     gpointer user_data)
 {
-  Stream *stream = user_data;
-  Generation *generation = stream->generation;
-  FsSteeringPanel *self;
-  FsSteerReportRun *out;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *summary = NULL;
-  RunResult *run = g_task_propagate_pointer (G_TASK (result), &error);
+  FsSteeringPanel *self = user_data;
 
-  if (!generation_is_current (generation))
-    {
-      g_clear_pointer (&run, run_result_free);
-      return;
-    }
+  fs_text_comparison_append (self->comparison, steered, token);
+}
 
-  self = generation->panel;
-  drain (stream);
-  if (run == NULL)
-    {
-      /* The other run is of no use alone. */
-      fs_text_comparison_set_message (self->comparison, error->message);
-      cancel_generation (self);
-      return;
-    }
+static void
+generation_finished_cb (gboolean                steered,
+                        const FsSteerReportRun *run,
+                        gpointer                user_data)
+{
+  FsSteeringPanel *self = user_data;
+  g_autofree char *summary = run_summary (self, run);
 
-  summary = run_summary (generation, run);
-  out = stream->steered ? &generation->report->steered : &generation->report->baseline;
-  g_clear_pointer (&out->tokens, g_array_unref);
-  out->tokens = g_steal_pointer (&run->run.tokens);
-  out->text = g_steal_pointer (&run->text);
-  out->theme_probabilities = g_steal_pointer (&run->theme_probabilities);
-  out->stop = run->run.stop;
-  out->perplexity = run->run.perplexity;
-  out->kl_mean = run->run.kl_mean;
-  run_result_free (run);
-  fs_text_comparison_finish (self->comparison, stream->steered, summary);
-
-  if (++generation->n_finished == G_N_ELEMENTS (generation->streams))
+  fs_text_comparison_finish (self->comparison, steered, summary);
+  if (fs_generation_is_complete (self->generation))
     {
       set_generating (self, FALSE);
       set_status (self, NULL);
       update_actions (self);
     }
 }
+
+static void
+generation_failed_cb (const GError *error,
+                      gpointer      user_data)
+{
+  FsSteeringPanel *self = user_data;
+
+  fs_text_comparison_set_message (self->comparison, error->message);
+  cancel_generation (self);
+}
+
+static const FsGenerationCallbacks generation_callbacks = {
+  generation_token_cb, generation_finished_cb, generation_failed_cb,
+};
 
 /* ------------------------------------------------------------ building */
 
@@ -529,57 +343,42 @@ build_steering (FsSteeringPanel *self,
   return g_steal_pointer (&steering);
 }
 
-static Generation *
-generation_new (FsSteeringPanel *self)
+/* The request the panel's settings describe, for the report. */
+static FsSteerReport *
+report_new (FsSteeringPanel       *self,
+            const FsSamplerParams *params,
+            int64_t                max_tokens)
 {
-  Generation *generation = g_atomic_rc_box_new0 (Generation);
+  FsSteerReport *report = fs_steer_report_new ();
   FsThemeClassifier *classifier = workspace_classifier (self->workspace);
 
-  generation->panel = self;
-  generation->cancellable = g_cancellable_new ();
-  generation->workspace = fs_workspace_ref (self->workspace);
-  generation->report = fs_steer_report_new ();
-  for (guint i = 0; i < G_N_ELEMENTS (generation->streams); i++)
-    {
-      generation->streams[i].generation = generation;
-      generation->streams[i].steered = i == 1;
-      g_mutex_init (&generation->streams[i].lock);
-      generation->streams[i].pending = g_array_new (FALSE, FALSE, sizeof (int32_t));
-    }
-
-  generation->params = (FsSamplerParams) {
-    .temperature = gtk_spin_button_get_value (self->temperature_spin),
-    .top_p = gtk_spin_button_get_value (self->top_p_spin),
-    .seed = gtk_spin_button_get_value_as_int (self->seed_spin),
-  };
-  generation->params.greedy = generation->params.temperature <= 0;
-  generation->options = (FsGenerateOptions) {
-    .max_tokens = gtk_spin_button_get_value_as_int (self->max_tokens_spin),
-  };
-
-  generation->report->model = g_strdup (fs_workspace_get_model_path (self->workspace));
-  generation->report->prompt = g_strdup (self->prompt);
-  generation->report->sampler = generation->params;
-  generation->report->max_tokens = generation->options.max_tokens;
-  generation->report->units = get_units (self);
+  report->model = g_strdup (fs_workspace_get_model_path (self->workspace));
+  report->prompt = g_strdup (self->prompt);
+  report->sampler = *params;
+  report->max_tokens = max_tokens;
+  report->units = get_units (self);
   if (classifier != NULL)
     {
       g_autoptr(GStrvBuilder) classes = g_strv_builder_new ();
 
       for (guint c = 0; c < fs_theme_classifier_get_n_classes (classifier); c++)
         g_strv_builder_add (classes, fs_theme_classifier_get_class (classifier, c));
-      generation->report->theme_classes = g_strv_builder_end (classes);
+      report->theme_classes = g_strv_builder_end (classes);
     }
-
-  return generation;
+  return report;
 }
 
 void
 fs_steering_panel_generate (FsSteeringPanel *self)
 {
-  g_autoptr(Generation) generation = NULL;
+  g_autoptr(FsSteerReport) report = NULL;
+  g_autoptr(FsSteering) steering = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree int32_t *prompt = NULL;
+  FsSamplerParams params;
+  FsGenerateOptions options;
   FsTokenizer *tokenizer;
+  gsize n_prompt = 0;
 
   g_return_if_fail (FS_IS_STEERING_PANEL (self));
 
@@ -603,13 +402,19 @@ fs_steering_panel_generate (FsSteeringPanel *self)
       return;
     }
 
-  generation = generation_new (self);
-  generation->steering = build_steering (self, generation->report, &error);
-  if (generation->steering != NULL)
-    generation->prompt = fs_prompt_encode (fs_workspace_get_model (self->workspace), tokenizer,
-                                           self->prompt, FS_PROMPT_BOS_AUTO, &generation->n_prompt,
-                                           &error);
-  if (generation->prompt == NULL)
+  params = (FsSamplerParams) {
+    .temperature = gtk_spin_button_get_value (self->temperature_spin),
+    .top_p = gtk_spin_button_get_value (self->top_p_spin),
+    .seed = gtk_spin_button_get_value_as_int (self->seed_spin),
+  };
+  params.greedy = params.temperature <= 0;
+  options = (FsGenerateOptions) { .max_tokens = gtk_spin_button_get_value_as_int (self->max_tokens_spin) };
+  report = report_new (self, &params, options.max_tokens);
+  steering = build_steering (self, report, &error);
+  if (steering != NULL)
+    prompt = fs_prompt_encode (fs_workspace_get_model (self->workspace), tokenizer, self->prompt,
+                               FS_PROMPT_BOS_AUTO, &n_prompt, &error);
+  if (prompt == NULL)
     {
       set_status (self, error->message);
       return;
@@ -617,21 +422,12 @@ fs_steering_panel_generate (FsSteeringPanel *self)
 
   set_status (self, _("Generating…"));
   fs_text_comparison_reset (self->comparison, self->prompt, tokenizer);
-  self->generation = g_atomic_rc_box_acquire (generation);
+  self->generation = fs_generation_start (self->workspace, g_steal_pointer (&steering),
+                                          g_steal_pointer (&prompt), n_prompt, &params, &options,
+                                          workspace_classifier (self->workspace),
+                                          g_steal_pointer (&report), &generation_callbacks, self);
   set_generating (self, TRUE);
   update_actions (self);
-
-  /* Both runs at once, each in its own worker. */
-  for (guint i = 0; i < G_N_ELEMENTS (generation->streams); i++)
-    {
-      g_autoptr(GTask) task = g_task_new (NULL, generation->cancellable, generate_done_cb,
-                                          &generation->streams[i]);
-
-      g_task_set_source_tag (task, fs_steering_panel_generate);
-      g_atomic_rc_box_acquire (generation);
-      g_task_set_task_data (task, &generation->streams[i], stream_release);
-      fs_task_run_in_background (task, generate_thread);
-    }
 }
 
 gboolean
@@ -888,14 +684,14 @@ static const FsExportFormat export_formats[] = {
 };
 
 typedef struct {
-  Generation          *generation;
+  FsGeneration        *generation;
   FsSteerReportFormat  format;
 } ExportData;
 
 static void
 export_data_free (ExportData *data)
 {
-  g_clear_pointer (&data->generation, generation_unref);
+  g_clear_pointer (&data->generation, fs_generation_unref);
   g_free (data);
 }
 
@@ -906,7 +702,7 @@ export_write (gpointer     user_data,
 {
   ExportData *data = user_data;
 
-  return fs_steer_report_write (data->generation->report, data->format, path, error);
+  return fs_steer_report_write (fs_generation_get_report (data->generation), data->format, path, error);
 }
 
 void
@@ -938,7 +734,7 @@ fs_steering_panel_export_async (FsSteeringPanel     *self,
     }
 
   data = g_new0 (ExportData, 1);
-  data->generation = g_atomic_rc_box_acquire (self->generation);
+  data->generation = fs_generation_ref (self->generation);
   data->format = g_str_equal (format, "json") ? FS_STEER_REPORT_JSON : FS_STEER_REPORT_MARKDOWN;
   fs_export_write_in_background (task, file, export_write, data, (GDestroyNotify) export_data_free,
                                  _("Comparisons can only be exported to local files"));
