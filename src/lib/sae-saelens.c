@@ -2,6 +2,7 @@
  * form) + sae_weights.safetensors. */
 #include "sae-private.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "fs-error.h"
@@ -72,8 +73,9 @@ parse_seqpos_start (FsSae *sae, const char *path, const cJSON *meta, GError **er
 
   if (slice == NULL || cJSON_IsNull (slice) || start == NULL || cJSON_IsNull (start))
     return TRUE;
-  if (!cJSON_IsArray (slice) || !cJSON_IsNumber (start)
-      || start->valuedouble != (double) (int64_t) start->valuedouble)
+  /* Checked as a double first: casting one beyond int64_t is undefined. */
+  if (!cJSON_IsArray (slice) || !cJSON_IsNumber (start) || !(fabs (start->valuedouble) < 0x1p53)
+      || start->valuedouble != floor (start->valuedouble))
     {
       g_set_error (error, FS_ERROR, FS_ERROR_INVALID,
                    "%s: seqpos_slice is not a slice [start, end] of integers or nulls", path);
@@ -83,7 +85,7 @@ parse_seqpos_start (FsSae *sae, const char *path, const cJSON *meta, GError **er
     fs_sae_add_warning (sae, "%s: seqpos_slice starts from the end (%g): every position is "
                         "used", path, start->valuedouble);
   else
-    sae->seqpos_start = (int64_t) MIN (start->valuedouble, (double) G_MAXINT32);
+    sae->seqpos_start = (int64_t) start->valuedouble;
   return TRUE;
 }
 
