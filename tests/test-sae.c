@@ -5,6 +5,7 @@
 
 #include "npz.h"
 #include "sae-set.h"
+#include "test-util.h"
 
 static cJSON *expected;
 static const char *root;
@@ -21,18 +22,6 @@ load_f32 (const char *relative, int64_t *n_elements)
   fs_dtype_to_f32 (t->dtype, t->data, (size_t) t->n_elements, out);
   *n_elements = t->n_elements;
   return out;
-}
-
-static double
-relative_error (const float *got, const float *want, int64_t n)
-{
-  double worst = 0, scale = 1e-12;
-  for (int64_t i = 0; i < n; i++)
-    {
-      worst = fmax (worst, fabs ((double) got[i] - want[i]));
-      scale = fmax (scale, fabs ((double) want[i]));
-    }
-  return worst / scale;
 }
 
 static FsSae *
@@ -66,7 +55,7 @@ test_decode (void)
       g_autofree float *got = g_new (float, (size_t) n_hat);
 
       fs_sae_decode (sae, z, x, n, got);
-      double error = relative_error (got, want, n_hat);
+      double error = test_relative_error (got, want, n_hat);
       if (error > 1e-5)
         g_error ("%s: decode relative error %.2e", cJSON_GetObjectItem (c, "name")->valuestring,
                  error);
@@ -86,7 +75,7 @@ test_unit_rows (void)
       g_autofree float *row = g_new (float, (size_t) d_in);
 
       g_assert_cmpint (n_norms, ==, fs_sae_get_d_sae (sae));
-      g_assert_cmpfloat (relative_error (norms, want, n_norms), <=, 1e-5);
+      g_assert_cmpfloat (test_relative_error (norms, want, n_norms), <=, 1e-5);
       for (int64_t i = 0; i < fs_sae_get_d_sae (sae); i += 7)
         {
           double sum = 0;

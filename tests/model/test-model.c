@@ -13,6 +13,7 @@
 #include "json-util.h"
 #include "model.h"
 #include "npz.h"
+#include "test-util.h"
 
 /* F32 weights: the reference differs only in float64 arithmetic. F16/BF16
  * weights are compared with a reference on the same rounded weights, so
@@ -64,24 +65,10 @@ load_npz (const char *model, const char *file)
   return f;
 }
 
-static double
-relative_error (const float *got, const float *want, int64_t n)
-{
-  double worst = 0, scale = 1e-30;
-  for (int64_t i = 0; i < n; i++)
-    {
-      if (!isfinite (got[i]))
-        return INFINITY;
-      worst = fmax (worst, fabs ((double) got[i] - want[i]));
-      scale = fmax (scale, fabs ((double) want[i]));
-    }
-  return worst / scale;
-}
-
 static void
 check_close (const char *what, const float *got, const float *want, int64_t n, double *worst)
 {
-  double err = relative_error (got, want, n);
+  double err = test_relative_error (got, want, n);
   if (err > TOLERANCE)
     g_error ("%s: relative error %.3g exceeds %.0e", what, err, TOLERANCE);
   if (worst != NULL)

@@ -26,6 +26,7 @@
 #include "steer-compare.h"
 #include "steer-typical.h"
 #include "steer.h"
+#include "test-util.h"
 
 #define TOLERANCE 1e-4
 
@@ -101,20 +102,6 @@ load_npy (Model *m, const char *file, int64_t n)
   return out;
 }
 
-static double
-relative_error (const float *got, const float *want, int64_t n)
-{
-  double worst = 0, scale = 1e-30;
-  for (int64_t i = 0; i < n; i++)
-    {
-      if (!isfinite (got[i]))
-        return INFINITY;
-      worst = fmax (worst, fabs ((double) got[i] - want[i]));
-      scale = fmax (scale, fabs ((double) want[i]));
-    }
-  return worst / scale;
-}
-
 static FsSteering *
 case_steering (Model *m, const cJSON *c)
 {
@@ -180,7 +167,7 @@ test_reference (gconstpointer data)
       for (int decode = 0; decode <= 1; decode++)
         {
           g_autofree float *got = run_logits (m, steering, decode);
-          double err = relative_error (got, want, n);
+          double err = test_relative_error (got, want, n);
           if (err > TOLERANCE)
             g_error ("%s %s (%s): relative error %.3g exceeds %.0e", m->name, name,
                      decode ? "decode" : "prefill", err, TOLERANCE);
